@@ -1,0 +1,46 @@
+# The two commands: `make run` and `make test` (both set everything up on a fresh machine).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test bench lint typecheck pytest setup postgres clean
+
+run: setup
+	$(BIN)/arcadence db upgrade
+	$(BIN)/arcadence run
+
+test: setup postgres lint typecheck pytest
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+setup: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# PostgreSQL serves the storage and concurrency tests on 127.0.0.1:5432; start it if it is down.
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
+	  echo "starting PostgreSQL"; \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
+	  for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable on 127.0.0.1:5432 and could not be started" >&2; exit 1; }
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy core connector
+
+# pytest exits 5 when it collected no test: that is a failure here too (make stops on any non-zero exit).
+pytest:
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info

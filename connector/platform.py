@@ -1,0 +1,287 @@
+"""The contract between arcadence and an accounting platform (QuickBooks Online, Xero).
+
+A plugin provides one class implementing :class:`Platform`, registered in the
+``arcadence.platforms`` entry-point group (see :mod:`connector.registry`). Everything a plugin
+returns is made of :mod:`core.model` records and the small values below; everything it raises is
+a :class:`connector.errors.PlatformError`. Plugins know nothing of Flask or of the store: tokens
+reach them through a :class:`TokenSource`, which refreshes through the encrypted token store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Protocol, TypeAlias, runtime_checkable
+
+from connector.tokens import TokenSet
+from core.model import Credit, Customer, Invoice, Payment
+
+
+class Entity(StrEnum):
+    """What incremental sync fetches, one cursor each."""
+
+    CUSTOMER = "customer"
+    INVOICE = "invoice"
+    PAYMENT = "payment"
+    CREDIT_NOTE = "credit_note"
+    OVERPAYMENT = "overpayment"
+    PREPAYMENT = "prepayment"
+
+
+@dataclass(frozen=True, slots=True)
+class OrgRef:
+    """An organisation as the platform describes it.
+
+    Attributes:
+        external_id: QBO realm id or Xero tenant id.
+        name: the company's name.
+        country: ISO 3166-1 alpha-2 code, when the platform says.
+        base_currency: ISO 4217 home currency, when the platform says.
+        timezone: IANA time zone, when the platform says.
+        connection_ref: the platform's id of the grant-to-organisation link (Xero connection id).
+    """
+
+    external_id: str
+    name: str
+    country: str | None = None
+    base_currency: str | None = None
+    timezone: str | None = None
+    connection_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """The outcome of a completed OAuth consent.
+
+    Attributes:
+        tokens: the token set to store (encrypted).
+        organisations: the organisations the consent covers (QBO: one; Xero: one per tenant).
+        user_email: the signed-in person's verified email, when OpenID Connect was asked for.
+        user_name: the signed-in person's name, when known.
+        grant_ref: the platform's id of the grant (Xero authEventId, QBO realm id).
+    """
+
+    tokens: TokenSet
+    organisations: tuple[OrgRef, ...]
+    user_email: str | None = None
+    user_name: str | None = None
+    grant_ref: str | None = None
+
+
+DomainRecord: TypeAlias = Customer | Invoice | Payment | Credit
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One record as fetched: the mapped domain record (or None when deleted) and the raw payload.
+
+    Attributes:
+        entity: what it is.
+        external_id: the platform's id.
+        record: the mapped record; None for a deleted record.
+        raw: the payload as received, for audit and quarantine.
+        deleted: True when the platform reports the record deleted.
+        updated_at: the platform's last-modified instant (UTC), when it says.
+    """
+
+    entity: Entity
+    external_id: str
+    record: DomainRecord | None
+    raw: Mapping[str, Any] = dataclass_field(repr=False)
+    deleted: bool = False
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BadRecord:
+    """A record that could not be mapped: quarantined with its payload, then skipped.
+
+    Attributes:
+        entity: what it should have been.
+        external_id: its id if it had a readable one, else ``""``.
+        field: the path of the field at fault (``Line[2].Amount``).
+        error: what is wrong, in one line.
+        payload: the raw record.
+    """
+
+    entity: Entity
+    external_id: str
+    field: str
+    error: str
+    payload: Mapping[str, Any] = dataclass_field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePage:
+    """One page of changes of one entity.
+
+    Attributes:
+        records: the records that mapped (including deletions).
+        bad: the records that did not.
+        cursor: where the next fetch starts once this page is stored; None when the platform
+            gives no cursor for this page (the caller keeps the old one until the last page).
+    """
+
+    records: tuple[Fetched, ...]
+    bad: tuple[BadRecord, ...]
+    cursor: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookNotice:
+    """One verified webhook event: what changed, to be fetched by id (events carry no body).
+
+    Attributes:
+        external_org_id: realm or tenant id.
+        entity: the entity concerned.
+        external_id: the record's id.
+        operation: create, update, delete, void, merge …, as the platform names it (lower case).
+        occurred_at: when it happened on the platform (UTC).
+    """
+
+    external_org_id: str
+    entity: Entity
+    external_id: str
+    operation: str
+    occurred_at: datetime
+
+
+class TokenSource(Protocol):
+    """Gives a plugin the current tokens of a grant, and refreshes them through the store."""
+
+    def current(self) -> TokenSet:
+        """The latest stored tokens."""
+        ...
+
+    def refreshed(self, stale: TokenSet) -> TokenSet:
+        """Tokens newer than ``stale``: refreshed once (serialised per connection) or already
+        refreshed by someone else. Raises :class:`connector.errors.AuthRevoked` if the grant is gone."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OrgAccess:
+    """What a plugin needs to call the API of one organisation.
+
+    Attributes:
+        external_id: realm or tenant id.
+        tokens: the grant's tokens.
+    """
+
+    external_id: str
+    tokens: TokenSource
+
+
+@runtime_checkable
+class Platform(Protocol):
+    """One accounting platform. Every method raises :class:`connector.errors.PlatformError`
+    subclasses only (``AuthRevoked``, ``RateLimited``, ``TemporaryFailure``)."""
+
+    name: ClassVar[str]
+    """Entry-point name: ``quickbooks`` or ``xero``."""
+    display_name: ClassVar[str]
+    """What people read: ``QuickBooks Online``, ``Xero``."""
+
+    def authorize_url(self, *, redirect_uri: str, state: str, code_verifier: str | None, sign_in: bool) -> str:
+        """The consent page to send the user to (PKCE challenge from ``code_verifier`` where supported;
+        ``sign_in`` adds the OpenID Connect scopes)."""
+        ...
+
+    def exchange_code(
+        self,
+        *,
+        code: str,
+        redirect_uri: str,
+        code_verifier: str | None,
+        callback_params: Mapping[str, str],
+        now: datetime,
+    ) -> Grant:
+        """Trade the callback's authorization code for tokens and the organisations they cover."""
+        ...
+
+    def refresh(self, tokens: TokenSet, *, now: datetime) -> TokenSet:
+        """A new token set (the refresh token rotates); ``AuthRevoked`` on ``invalid_grant``."""
+        ...
+
+    def revoke(self, tokens: TokenSet) -> None:
+        """Revoke the grant at the platform."""
+        ...
+
+    def list_organisations(self, tokens: TokenSet) -> Sequence[OrgRef]:
+        """The organisations the grant can reach now."""
+        ...
+
+    def fetch_changes(self, org: OrgAccess, entity: Entity, since: datetime | None) -> Iterator[ChangePage]:
+        """Pages of records of ``entity`` changed since ``since`` (everything when None), oldest
+        first, at the largest page size the API allows."""
+        ...
+
+    def fetch_invoices(self, org: OrgAccess, external_ids: Sequence[str]) -> Sequence[Fetched]:
+        """The current state of the given invoices, in as few calls as the API allows; an id the
+        platform no longer knows comes back as a deleted :class:`Fetched`."""
+        ...
+
+    def pay_now_url(self, org: OrgAccess, invoice_external_id: str) -> str | None:
+        """The invoice's own pay-now page (QBO InvoiceLink, Xero OnlineInvoice), None if it has none."""
+        ...
+
+    def write_note(self, org: OrgAccess, invoice_external_id: str, text: str, *, idempotency_key: str) -> None:
+        """Record a note on the invoice at the platform (QBO note, Xero History ≤ 250 chars)."""
+        ...
+
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """True when the raw body carries a valid signature (constant-time comparison)."""
+        ...
+
+    def parse_webhook(self, body: bytes) -> Sequence[WebhookNotice]:
+        """The events of a verified delivery."""
+        ...
+
+
+class UnfinishedPlatform:
+    """Base of a plugin whose implementation has not landed yet: it registers, describes itself,
+    and raises ``NotImplementedError`` naming itself and the issue for every platform call."""
+
+    name: ClassVar[str] = ""
+    display_name: ClassVar[str] = ""
+    issue: ClassVar[int] = 0
+    implemented: ClassVar[bool] = False
+
+    def _missing(self, what: str) -> NotImplementedError:
+        return NotImplementedError(f"{self.display_name} plugin: {what} is not implemented yet (issue #{self.issue})")
+
+    def authorize_url(self, **_: object) -> str:
+        raise self._missing("authorize_url")
+
+    def exchange_code(self, **_: object) -> Grant:
+        raise self._missing("exchange_code")
+
+    def refresh(self, tokens: TokenSet, *, now: datetime) -> TokenSet:
+        raise self._missing("refresh")
+
+    def revoke(self, tokens: TokenSet) -> None:
+        raise self._missing("revoke")
+
+    def list_organisations(self, tokens: TokenSet) -> Sequence[OrgRef]:
+        raise self._missing("list_organisations")
+
+    def fetch_changes(self, org: OrgAccess, entity: Entity, since: datetime | None) -> Iterator[ChangePage]:
+        raise self._missing("fetch_changes")
+
+    def fetch_invoices(self, org: OrgAccess, external_ids: Sequence[str]) -> Sequence[Fetched]:
+        raise self._missing("fetch_invoices")
+
+    def pay_now_url(self, org: OrgAccess, invoice_external_id: str) -> str | None:
+        raise self._missing("pay_now_url")
+
+    def write_note(self, org: OrgAccess, invoice_external_id: str, text: str, *, idempotency_key: str) -> None:
+        raise self._missing("write_note")
+
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        raise self._missing("verify_webhook")
+
+    def parse_webhook(self, body: bytes) -> Sequence[WebhookNotice]:
+        raise self._missing("parse_webhook")

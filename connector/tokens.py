@@ -1,0 +1,138 @@
+"""OAuth tokens at rest: encrypted with MultiFernet, readable with any configured key.
+
+Keys come from ``ARCADENCE_SECRET_KEYS`` (comma-separated, newest first): the newest encrypts,
+all decrypt, and :func:`rotate_all` re-encrypts every stored token with the newest key so an old
+key can then be retired. No token appears in a log line, a ``repr`` or an exception message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.db import Connection, ConnectionStatus
+
+log = logging.getLogger(__name__)
+
+_TOKEN_COLUMNS = ("access_token_enc", "refresh_token_enc", "id_token_enc")
+
+
+class TokenDecryptError(Exception):
+    """A stored token cannot be decrypted with the configured keys (the message holds no secret)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSet:
+    """The tokens of one grant, in the clear (only in memory, never logged).
+
+    Attributes:
+        access_token: the bearer token for API calls.
+        refresh_token: the token that gets the next access token (rotates on QBO and Xero).
+        access_expires_at: when the access token expires (UTC).
+        refresh_expires_at: when the refresh token expires, if the platform says.
+        id_token: the OpenID Connect id token, when the grant signed a user in.
+        scopes: the granted scopes, space-separated.
+    """
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    access_expires_at: datetime
+    refresh_expires_at: datetime | None = None
+    id_token: str | None = field(default=None, repr=False)
+    scopes: str = ""
+
+
+class TokenCipher:
+    """Encrypts and decrypts token strings with the configured keys (newest first)."""
+
+    def __init__(self, keys: Sequence[bytes]) -> None:
+        if not keys:
+            raise ValueError("at least one key is needed")
+        self._fernet = MultiFernet([Fernet(key) for key in keys])
+
+    def encrypt(self, secret: str) -> bytes:
+        """Encrypt with the newest key."""
+        return self._fernet.encrypt(secret.encode("utf-8"))
+
+    def decrypt(self, blob: bytes) -> str:
+        """Decrypt with whichever configured key made ``blob``."""
+        try:
+            return self._fernet.decrypt(blob).decode("utf-8")
+        except InvalidToken:
+            raise TokenDecryptError("stored token cannot be decrypted with the keys in ARCADENCE_SECRET_KEYS") from None
+
+    def rotate(self, blob: bytes) -> bytes:
+        """Re-encrypt ``blob`` with the newest key."""
+        try:
+            return self._fernet.rotate(blob)
+        except InvalidToken:
+            raise TokenDecryptError("stored token cannot be decrypted with the keys in ARCADENCE_SECRET_KEYS") from None
+
+
+class TokenStore:
+    """Reads and writes the tokens of :class:`Connection` rows through a cipher."""
+
+    def __init__(self, cipher: TokenCipher) -> None:
+        self._cipher = cipher
+
+    def save(self, connection: Connection, tokens: TokenSet, *, now: datetime) -> None:
+        """Store ``tokens`` on ``connection`` (in the caller's transaction) and mark it active."""
+        connection.access_token_enc = self._cipher.encrypt(tokens.access_token)
+        connection.refresh_token_enc = self._cipher.encrypt(tokens.refresh_token)
+        connection.id_token_enc = self._cipher.encrypt(tokens.id_token) if tokens.id_token else None
+        connection.access_expires_at = tokens.access_expires_at
+        connection.refresh_expires_at = tokens.refresh_expires_at
+        connection.scopes = tokens.scopes
+        connection.refreshed_at = now
+        connection.updated_at = now
+        connection.token_version = (connection.token_version or 0) + 1
+        connection.status = ConnectionStatus.ACTIVE.value
+        connection.last_error = None
+        log.info("stored tokens of connection %s (version %s)", connection.id, connection.token_version)
+
+    def load(self, connection: Connection) -> TokenSet:
+        """The tokens of ``connection``.
+
+        Raises:
+            TokenDecryptError: no configured key can read them.
+            LookupError: the connection holds no tokens.
+        """
+        if connection.access_token_enc is None or connection.refresh_token_enc is None:
+            raise LookupError(f"connection {connection.id} holds no tokens")
+        if connection.access_expires_at is None:
+            raise LookupError(f"connection {connection.id} has no access token expiry")
+        return TokenSet(
+            access_token=self._cipher.decrypt(connection.access_token_enc),
+            refresh_token=self._cipher.decrypt(connection.refresh_token_enc),
+            access_expires_at=connection.access_expires_at,
+            refresh_expires_at=connection.refresh_expires_at,
+            id_token=self._cipher.decrypt(connection.id_token_enc) if connection.id_token_enc else None,
+            scopes=connection.scopes,
+        )
+
+
+def rotate_all(session: Session, cipher: TokenCipher) -> int:
+    """Re-encrypt every stored token with the newest key, in the caller's transaction.
+
+    Returns:
+        How many connections were re-encrypted.
+
+    Raises:
+        TokenDecryptError: a token cannot be read with any configured key (nothing is changed
+        then if the caller rolls back).
+    """
+    count = 0
+    for connection in session.scalars(select(Connection).order_by(Connection.id).with_for_update()):
+        for column in _TOKEN_COLUMNS:
+            blob = getattr(connection, column)
+            if blob is not None:
+                setattr(connection, column, cipher.rotate(blob))
+        count += 1
+    log.info("re-encrypted the tokens of %d connection(s) with the newest key", count)
+    return count

@@ -1,0 +1,1 @@
+"""Xero: a thin requests + authlib client (issue #7)."""

@@ -1,0 +1,60 @@
+"""The ``arcadence`` command skeleton, run as users run it (a subprocess of the installed script)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from sqlalchemy import inspect
+
+from connector.db.session import make_engine
+
+
+def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([".venv/bin/arcadence", *args], env=env, capture_output=True, text=True, check=False)
+
+
+def test_help_lists_the_commands(env: dict[str, str]) -> None:
+    done = _run(env, "--help")
+    assert done.returncode == 0
+    for command in ("db", "rotate-keys", "version", "run"):
+        assert command in done.stdout
+
+
+def test_version_names_the_plugins_and_their_state(env: dict[str, str]) -> None:
+    done = _run(env, "version")
+    assert done.returncode == 0
+    assert done.stdout.startswith("arcadence 0.1.0\n")
+    assert "platform quickbooks: not implemented yet" in done.stdout
+    assert "platform xero: not implemented yet" in done.stdout
+
+
+def test_db_upgrade_migrates_the_configured_database(env: dict[str, str], sqlite_url: str) -> None:
+    done = _run(env, "db", "upgrade")
+    assert done.returncode == 0, done.stderr
+    assert "is at revision head" in done.stdout
+    engine = make_engine(sqlite_url)
+    try:
+        assert "outbox" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def test_db_upgrade_on_postgresql(env: dict[str, str], postgres_url: str) -> None:
+    done = _run({**env, "ARCADENCE_DATABASE_URL": postgres_url}, "db", "upgrade")
+    assert done.returncode == 0, done.stderr
+    engine = make_engine(postgres_url)
+    try:
+        assert "activities" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def test_unknown_command_is_a_usage_error(env: dict[str, str]) -> None:
+    done = _run(env, "frobnicate")
+    assert done.returncode == 2 and "No such command" in done.stderr
+
+
+def test_ci_script_runs_make_test() -> None:
+    script = (Path(__file__).parents[1] / ".ci" / "run").read_text()
+    assert "make test" in script
