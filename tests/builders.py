@@ -84,11 +84,15 @@ def pause(
 
 
 def touch(
-    ago: int, *items: tuple[str, str, int], customer: str = "C1", status: TouchStatus = TouchStatus.SENT
+    ago: int,
+    *items: tuple[str, str, int],
+    customer: str = "C1",
+    status: TouchStatus = TouchStatus.SENT,
+    on: date | None = None,
 ) -> PastTouch:
-    """A past touch ``ago`` days before :data:`TODAY` covering ``(invoice, step, level)`` items."""
+    """A past touch ``ago`` days before :data:`TODAY` (or ``on`` a day) covering ``(invoice, step, level)`` items."""
     return PastTouch(
-        touch_date=TODAY - timedelta(days=ago),
+        touch_date=on or TODAY - timedelta(days=ago),
         customer_id=customer,
         status=status,
         invoices=tuple(TouchedInvoice(i, s, lvl) for i, s, lvl in items),

@@ -82,6 +82,11 @@ class Touch:
     unapplied_credit: Money | None = None
     claim: Claim | None = None
 
+    @property
+    def automatic(self) -> bool:
+        """True for an email; every other action is a task a person carries out (rule 10)."""
+        return self.action is Action.EMAIL
+
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
