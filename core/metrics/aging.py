@@ -1,0 +1,78 @@
+"""Aging buckets: open balances by how many days past due they are at ``today``, per currency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from core.metrics._ledger import currencies_of, is_open
+from core.model import Ledger, Money
+
+# Upper bound of days overdue of each bucket (current, 1–30, 31–60, 61–90); above the last is "90+".
+_BOUNDS: tuple[int, ...] = (0, 30, 60, 90)
+
+
+@dataclass(frozen=True, slots=True)
+class AgingBuckets:
+    """Open receivables of one currency by days overdue.
+
+    Attributes:
+        currency: the ISO 4217 code all amounts are in.
+        current: not yet due (due today or later).
+        days_1_30: 1 to 30 days overdue.
+        days_31_60: 31 to 60 days overdue.
+        days_61_90: 61 to 90 days overdue.
+        days_over_90: more than 90 days overdue.
+        total: the sum of the five buckets.
+    """
+
+    currency: str
+    current: Money
+    days_1_30: Money
+    days_31_60: Money
+    days_61_90: Money
+    days_over_90: Money
+    total: Money
+
+
+def _bucket(days_overdue: int) -> int:
+    for index, bound in enumerate(_BOUNDS):
+        if days_overdue <= bound:
+            return index
+    return len(_BOUNDS)
+
+
+def aging(ledger: Ledger, today: date) -> tuple[AgingBuckets, ...]:
+    """Aging buckets of the open invoices, one row per currency.
+
+    Only open invoices with a positive balance count (credit balances are not receivables); days
+    overdue are ``today - due_date``.
+
+    Args:
+        ledger: the organisation's ledger.
+        today: the day the aging is taken.
+
+    Returns:
+        One :class:`AgingBuckets` per currency with open invoices, sorted by currency code.
+    """
+    open_invoices = [inv for inv in ledger.invoices if is_open(inv)]
+    rows = []
+    for currency in currencies_of(open_invoices):
+        sums = [Decimal(0)] * (len(_BOUNDS) + 1)
+        for inv in open_invoices:
+            if inv.currency == currency:
+                sums[_bucket((today - inv.due_date).days)] += inv.balance.amount
+        current, days_1_30, days_31_60, days_61_90, days_over_90 = (Money(value, currency) for value in sums)
+        rows.append(
+            AgingBuckets(
+                currency=currency,
+                current=current,
+                days_1_30=days_1_30,
+                days_31_60=days_31_60,
+                days_61_90=days_61_90,
+                days_over_90=days_over_90,
+                total=Money(sum(sums, Decimal(0)), currency),
+            )
+        )
+    return tuple(rows)
