@@ -15,10 +15,12 @@ Three regimes (scenario contract, rule 11):
   to £9,999.99, £100 from £10,000; the size of the debt is taken as its open balance.
 - ``EU-2011-7-<CC>`` (other EU member states): directive 2011/7/EU, reference rate + 8 points and
   €40 per invoice. For a euro-area state the reference rate is the ECB main refinancing operations
-  (MRO) rate; the directive (art. 3(4)) makes the rate in force on 1 January apply to the first
-  half-year and the rate in force on 1 July to the second, so it is modelled as a half-yearly table
-  and interest is split by half-year like the German one. The directive sets a *minimum*: national
-  law may add more (e.g. Belgium rounds up to the next half point); the claim states the minimum.
+  (MRO) rate; the directive makes the rate in force on 1 January apply to the first half-year and
+  the rate in force on 1 July to the second (art. 3(4) for transactions between undertakings; the
+  article number is quoted from memory, not re-checked against the Official Journal), so it is
+  modelled as a half-yearly table and interest is split by half-year like the German one. The
+  directive sets a *minimum*: national law may add more (e.g. Belgium rounds up to the next half
+  point); the claim states the minimum.
   For a member state outside the euro area the reference rate is its national central bank's,
   which this module does not carry: a lookup there raises :class:`RateUnavailable`.
 

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from core.metrics._ledger import currencies_of, is_open
-from core.model import Ledger, Money
+from core.model import Ledger, Money, money
 
 # Upper bound of days overdue of each bucket (current, 1–30, 31–60, 61–90); above the last is "90+".
 _BOUNDS: tuple[int, ...] = (0, 30, 60, 90)
@@ -63,7 +63,7 @@ def aging(ledger: Ledger, today: date) -> tuple[AgingBuckets, ...]:
         for inv in open_invoices:
             if inv.currency == currency:
                 sums[_bucket((today - inv.due_date).days)] += inv.balance.amount
-        current, days_1_30, days_31_60, days_61_90, days_over_90 = (Money(value, currency) for value in sums)
+        current, days_1_30, days_31_60, days_61_90, days_over_90 = (money(value, currency) for value in sums)
         rows.append(
             AgingBuckets(
                 currency=currency,
@@ -72,7 +72,7 @@ def aging(ledger: Ledger, today: date) -> tuple[AgingBuckets, ...]:
                 days_31_60=days_31_60,
                 days_61_90=days_61_90,
                 days_over_90=days_over_90,
-                total=Money(sum(sums, Decimal(0)), currency),
+                total=money(sum(sums, Decimal(0)), currency),
             )
         )
     return tuple(rows)

@@ -24,7 +24,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from core.metrics._ledger import add_days, currencies_of, is_open, mean_days_late, paid_history
-from core.model import Invoice, Ledger, Money, Pause, PauseKind
+from core.model import Invoice, Ledger, Money, Pause, PauseKind, money
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,11 +122,11 @@ def expected_cash(ledger: Ledger, today: date, weeks: int = 8) -> tuple[CashFore
             CashForecast(
                 currency=currency,
                 weeks=tuple(
-                    CashWeek(add_days(today, 7 * i), add_days(today, 7 * i + 6), Money(sums[i], currency))
+                    CashWeek(add_days(today, 7 * i), add_days(today, 7 * i + 6), money(sums[i], currency))
                     for i in range(weeks)
                 ),
-                later=Money(sums[weeks], currency),
-                disputed=Money(sums[weeks + 1], currency),
+                later=money(sums[weeks], currency),
+                disputed=money(sums[weeks + 1], currency),
             )
         )
     return tuple(forecasts)

@@ -24,7 +24,7 @@ from datetime import date
 from decimal import Decimal
 
 from core.metrics._ledger import RECEIVABLE, Allocations, add_days, allocations_by_invoice, one_place, outstanding_on
-from core.model import Invoice, Ledger, Money
+from core.model import Invoice, Ledger, Money, money
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +85,10 @@ def _one_currency(
         start_date=start_date,
         end_date=end_date,
         days=days,
-        credit_sales=Money(sales, currency),
-        ar_start=Money(ar_start, currency),
-        ar_end=Money(ar_end, currency),
-        current_ar_end=Money(current_end, currency),
+        credit_sales=money(sales, currency),
+        ar_start=money(ar_start, currency),
+        ar_end=money(ar_end, currency),
+        current_ar_end=money(current_end, currency),
         dso=dso,
         best_possible_dso=best,
         average_days_delinquent=add,
