@@ -9,10 +9,12 @@ row is in its comment.
 from __future__ import annotations
 
 import itertools
-from datetime import date
-from decimal import Decimal
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from core.interest import (
     BOE_HALF_YEAR,
@@ -23,6 +25,7 @@ from core.interest import (
     Claim,
     RateSource,
     RateUnavailable,
+    accrued_interest,
     fixed_fee,
     reference_rate,
     regime_for,
@@ -297,3 +300,53 @@ def test_basiszinssatz_moves_by_the_ecb_rate_change_as_paragraph_247_bgb_says() 
     ecb_steps = [b[1] - a[1] for a, b in itertools.pairwise(ECB_MRO_HALF_YEAR)]
 
     assert de_steps == ecb_steps
+
+
+# ---------------------------------------------------------------- properties
+
+TABLE_DAYS = st.dates(min_value=TABLE_START, max_value=TABLE_END)
+BALANCES = st.integers(1, 10_000_000).map(lambda cents: Decimal(cents) / 100)
+
+
+@given(BALANCES, TABLE_DAYS, TABLE_DAYS, TABLE_DAYS)
+def test_split_interest_adds_up_over_consecutive_stretches(balance: Decimal, a: date, b: date, c: date) -> None:
+    due, middle, today = sorted((a, b, c))
+    regime = regime_for("DE")
+    assert regime is not None
+
+    whole = accrued_interest(regime, balance, due, today)
+    parts = accrued_interest(regime, balance, due, middle) + accrued_interest(regime, balance, middle, today)
+
+    assert abs(whole - parts) < Decimal("1e-20")
+
+
+@given(
+    st.sampled_from(["DE", "FR", "GB"]),
+    BALANCES,
+    st.dates(min_value=date(2000, 1, 1), max_value=date(2040, 1, 1)),
+    st.integers(1, 2000),
+    st.integers(-100, 1500).map(lambda bp: Decimal(bp) / 100),
+)
+def test_fixed_rate_interest_is_the_closed_formula(
+    country: str, balance: Decimal, due: date, days: int, base: Decimal
+) -> None:
+    margin = Decimal(9) if country == "DE" else Decimal(8)
+    currency = "GBP" if country == "GB" else "EUR"
+
+    claim = statutory_claim(country, [(money(balance, currency), due)], due + timedelta(days=days), base)
+
+    assert claim is not None
+    exact = balance * (base + margin) * days / 36500
+    assert claim.interest.amount == exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@given(BALANCES, TABLE_DAYS, st.integers(1, 400), st.integers(1, 400))
+def test_interest_never_shrinks_as_days_pass(balance: Decimal, due: date, first: int, more: int) -> None:
+    earlier, later = due + timedelta(days=first), due + timedelta(days=first + more)
+    assume(later <= TABLE_END)
+
+    before = statutory_claim("DE", [(money(balance, "EUR"), due)], earlier)
+    after = statutory_claim("DE", [(money(balance, "EUR"), due)], later)
+
+    assert before is not None and after is not None
+    assert before.interest.amount <= after.interest.amount

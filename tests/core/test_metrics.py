@@ -9,6 +9,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.metrics import (
     UNRATED,
@@ -573,3 +575,59 @@ def test_promise_status_by_payment_day_and_grace(
 
 def test_no_decided_promises_gives_no_kept_percent() -> None:
     assert promises_kept(Ledger(), TODAY).kept_percent is None
+
+
+# ---------------------------------------------------------------- properties over random ledgers
+
+
+@st.composite
+def ledgers(draw: st.DrawFn) -> Ledger:
+    """Consistent random ledgers: payments allocated before TODAY, balances = total − payments − credit."""
+    invoices: list[Invoice] = []
+    payments: list[Payment] = []
+    for n in range(draw(st.integers(0, 8))):
+        currency = draw(st.sampled_from(["EUR", "USD"]))
+        issued = TODAY - timedelta(days=draw(st.integers(0, 200)))
+        total = Decimal(draw(st.integers(1, 500_000))) / 100
+        paid_parts = draw(st.lists(st.integers(1, 100), max_size=3))
+        paid_days = sorted(draw(st.lists(st.integers(0, (TODAY - issued).days), min_size=3, max_size=3)))
+        allocations = [(issued + timedelta(days=d), (total * p / 400).quantize(Decimal("0.01"))) for d, p in
+                       zip(paid_days, paid_parts, strict=False)]  # fmt: skip
+        credit = Decimal(draw(st.integers(0, 100))) / 100
+        rest = total - sum((a for _, a in allocations), Decimal(0)) - credit
+        if rest > 0 and draw(st.booleans()):  # settled in full by a last payment
+            allocations.append((issued + timedelta(days=paid_days[-1]), rest))
+        balance = max(Decimal(0), total - sum((a for _, a in allocations), Decimal(0)) - credit)
+        status = InvoiceStatus.OPEN if balance > 0 else InvoiceStatus.PAID
+        paid = None if balance > 0 else max([d for d, _ in allocations], default=issued)
+        invoices.append(
+            Invoice(f"I{n}", "C1", str(n), issued, issued + timedelta(days=draw(st.integers(0, 60))),
+                    money(total, currency), money(balance, currency), status, paid)
+        )  # fmt: skip
+        payments += [
+            Payment(f"P{n}-{k}", "C1", d, money(a, currency), (Allocation(f"I{n}", money(a, currency)),))
+            for k, (d, a) in enumerate(allocations)
+        ]
+    return Ledger(invoices=tuple(invoices), payments=tuple(payments))
+
+
+@given(ledgers())
+def test_rebuilt_ar_today_equals_aging_total_and_buckets_add_up(ledger: Ledger) -> None:
+    by_currency = {row.currency: row for row in aging(ledger, TODAY)}
+    for metrics in period_metrics(ledger, TODAY, TODAY):
+        buckets = by_currency.get(metrics.currency)
+        assert metrics.ar_end == (buckets.total if buckets else money(0, metrics.currency))
+    for row in by_currency.values():
+        parts = (row.current, row.days_1_30, row.days_31_60, row.days_61_90, row.days_over_90)
+        assert sum((p.amount for p in parts), Decimal(0)) == row.total.amount
+
+
+@given(ledgers(), st.integers(1, 200))
+def test_past_ar_never_exceeds_what_was_issued_by_then(ledger: Ledger, back: int) -> None:
+    day = TODAY - timedelta(days=back)
+    for metrics in period_metrics(ledger, day, day):
+        issued = sum(
+            (i.total.amount for i in ledger.invoices if i.currency == metrics.currency and i.issue_date <= day),
+            Decimal(0),
+        )
+        assert Decimal(0) <= metrics.ar_end.amount <= issued
