@@ -8,15 +8,18 @@ key can then be retired. No token appears in a log line, a ``repr`` or an except
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
 
+from connector.clock import Clock
 from connector.db import Connection, ConnectionStatus
+from connector.errors import AuthRevoked
 
 log = logging.getLogger(__name__)
 
@@ -136,3 +139,103 @@ def rotate_all(session: Session, cipher: TokenCipher) -> int:
         count += 1
     log.info("re-encrypted the tokens of %d connection(s) with the newest key", count)
     return count
+
+
+def lock_connection(session: Session, connection_id: int) -> Connection:
+    """Lock the connection's row for the rest of the transaction and return it, fresh.
+
+    A no-op UPDATE comes first: on PostgreSQL it takes the row lock, on SQLite it takes the
+    database's write lock before anything is read, so the read below sees the latest commit on
+    both (a plain ``SELECT … FOR UPDATE`` is ignored by SQLite).
+    """
+    session.execute(
+        update(Connection).where(Connection.id == connection_id).values(token_version=Connection.token_version)
+    )
+    return session.scalars(
+        select(Connection).where(Connection.id == connection_id).execution_options(populate_existing=True)
+    ).one()
+
+
+class StoredTokenSource:
+    """The tokens of one connection, refreshed at most once at a time across threads and processes.
+
+    ``current()`` returns the stored tokens, refreshing first when the access token expires within
+    ``early`` (default 5 minutes). ``refreshed(stale)`` locks the connection row; if the stored
+    tokens already differ from ``stale`` someone else refreshed and those are returned; otherwise
+    the platform is asked, and the rotated tokens are **committed before they are used**. When the
+    platform says the grant is gone (``AuthRevoked``, e.g. ``invalid_grant``), the connection is
+    marked ``needs_reauth`` only after re-reading the row under the lock.
+
+    Args:
+        sessions: session factory of the store.
+        cipher: the token cipher.
+        connection_id: the connection row.
+        refresh: calls the platform: stale tokens in, new tokens out (``AuthRevoked`` if refused).
+        clock: where the time comes from.
+        early: refresh this long before the access token expires.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        cipher: TokenCipher,
+        connection_id: int,
+        refresh: Callable[[TokenSet], TokenSet],
+        clock: Clock,
+        early: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self._sessions = sessions
+        self._store = TokenStore(cipher)
+        self._connection_id = connection_id
+        self._refresh = refresh
+        self._clock = clock
+        self._early = early
+        self._cached: TokenSet | None = None
+        self._lock = threading.Lock()
+
+    def current(self) -> TokenSet:
+        """The latest tokens, refreshed first if the access token is about to expire."""
+        tokens = self._cached or self._load()
+        if tokens.access_expires_at - self._clock.now() <= self._early:
+            tokens = self.refreshed(tokens)
+        return tokens
+
+    def refreshed(self, stale: TokenSet) -> TokenSet:
+        """Tokens newer than ``stale`` (see the class docstring)."""
+        revoked: AuthRevoked | None = None
+        with self._lock, self._sessions.begin() as session:
+            row = lock_connection(session, self._connection_id)
+            if row.status != ConnectionStatus.ACTIVE.value:
+                raise AuthRevoked(f"connection {row.id} needs to be reconnected ({row.status})")
+            stored = self._store.load(row)
+            if stored.access_token != stale.access_token:
+                log.info("connection %s was refreshed meanwhile (version %s)", row.id, row.token_version)
+                self._cached = stored
+                return stored
+            try:
+                fresh: TokenSet | None = self._refresh(stored)
+            except AuthRevoked as exc:
+                revoked, fresh = exc, None
+                self._mark_needs_reauth(session, row, str(exc))
+            if fresh is not None:
+                self._store.save(row, fresh, now=self._clock.now())
+        # Committed: the rotated refresh token is safe before the new access token is used.
+        if revoked is not None or fresh is None:
+            raise revoked or AuthRevoked("refresh failed")
+        self._cached = fresh
+        return fresh
+
+    def _load(self) -> TokenSet:
+        with self._sessions() as session:
+            row = session.get_one(Connection, self._connection_id)
+            if row.status != ConnectionStatus.ACTIVE.value:
+                raise AuthRevoked(f"connection {row.id} needs to be reconnected ({row.status})")
+            self._cached = self._store.load(row)
+            return self._cached
+
+    def _mark_needs_reauth(self, session: Session, row: Connection, reason: str) -> None:
+        session.refresh(row)  # re-read under the lock before declaring the grant dead
+        row.status = ConnectionStatus.NEEDS_REAUTH.value
+        row.last_error = reason
+        row.updated_at = self._clock.now()
+        log.warning("connection %s needs to be reconnected: %s", row.id, reason)
