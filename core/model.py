@@ -164,6 +164,7 @@ class Customer:
         language: ISO 639-1 code of the language messages are written in (``"de"``, ``"en"``).
         excluded: True when the customer is never chased (Mahnsperre).
         owner: the user (id or email) who owns the account, for tasks; None for the default collector.
+        active: False when the platform marks the customer inactive (archived).
     """
 
     id: str
@@ -172,6 +173,7 @@ class Customer:
     language: str = "en"
     excluded: bool = False
     owner: str | None = None
+    active: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,12 +223,18 @@ class Credit:
         customer_id: the customer it belongs to.
         amount: the amount still unapplied (remaining credit).
         kind: what sort of credit it is.
+        number: the document number, when it has one.
+        issue_date: the document date, when known.
+        total: the document's original amount, when known (``amount`` is what remains of it).
     """
 
     id: str
     customer_id: str
     amount: Money
     kind: CreditKind = CreditKind.CREDIT_NOTE
+    number: str = ""
+    issue_date: date | None = None
+    total: Money | None = None
 
 
 @dataclass(frozen=True, slots=True)
