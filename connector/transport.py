@@ -98,8 +98,7 @@ class Transport:
         response = self._send(method, url, token.access_token, params=params, data=data, json=json, headers=headers)
         if response.status_code == 401:
             token = self.tokens.refreshed(token)
-            response = self._send(method, url, token.access_token, params=params, data=data, json=json,
-                                  headers=headers)  # fmt: skip
+            response = self._send(method, url, token.access_token, params=params, data=data, json=json, headers=headers)
             if response.status_code == 401:
                 raise AuthRevoked(f"{self._options.platform} rejected a freshly refreshed access token")
         self._raise_for_throttle_or_outage(response)
@@ -137,8 +136,9 @@ class Transport:
         if throttled:
             retry_after = self._retry_after(response)
             self._limiter.park(self.key, retry_after)
-            raise RateLimited(f"{self._options.platform} throttled {self.key}: retry in {retry_after:.0f} s",
-                              retry_after=retry_after)  # fmt: skip
+            raise RateLimited(
+                f"{self._options.platform} throttled {self.key}: retry in {retry_after:.0f} s", retry_after=retry_after
+            )
         if response.status_code >= 500:
             raise TemporaryFailure(f"{self._options.platform}: HTTP {response.status_code} on {_path(response.url)}")
 
