@@ -119,12 +119,14 @@ class ChangePage:
     """One page of changes of one entity.
 
     Attributes:
+        entity: the entity of every record on the page.
         records: the records that mapped (including deletions).
         bad: the records that did not.
         cursor: where the next fetch starts once this page is stored; None when the platform
             gives no cursor for this page (the caller keeps the old one until the last page).
     """
 
+    entity: Entity
     records: tuple[Fetched, ...]
     bad: tuple[BadRecord, ...]
     cursor: datetime | None
@@ -184,6 +186,8 @@ class Platform(Protocol):
     """Entry-point name: ``quickbooks`` or ``xero``."""
     display_name: ClassVar[str]
     """What people read: ``QuickBooks Online``, ``Xero``."""
+    entities: ClassVar[tuple[Entity, ...]]
+    """What this platform syncs, in sync order (customers first)."""
 
     def authorize_url(self, *, redirect_uri: str, state: str, code_verifier: str | None, sign_in: bool) -> str:
         """The consent page to send the user to (PKCE challenge from ``code_verifier`` where supported;
@@ -214,9 +218,10 @@ class Platform(Protocol):
         """The organisations the grant can reach now."""
         ...
 
-    def fetch_changes(self, org: OrgAccess, entity: Entity, since: datetime | None) -> Iterator[ChangePage]:
-        """Pages of records of ``entity`` changed since ``since`` (everything when None), oldest
-        first, at the largest page size the API allows."""
+    def fetch_changes(self, org: OrgAccess, since: Mapping[Entity, datetime | None]) -> Iterator[ChangePage]:
+        """Pages of the records changed since each entity's cursor (everything for a None cursor),
+        entity by entity in the order of ``since`` (customers first), at the largest page size the
+        API allows and in as few calls as it allows (QBO: one CDC call covers every entity)."""
         ...
 
     def fetch_invoices(self, org: OrgAccess, external_ids: Sequence[str]) -> Sequence[Fetched]:
@@ -247,6 +252,7 @@ class UnfinishedPlatform:
 
     name: ClassVar[str] = ""
     display_name: ClassVar[str] = ""
+    entities: ClassVar[tuple[Entity, ...]] = ()
     issue: ClassVar[int] = 0
     implemented: ClassVar[bool] = False
 
@@ -268,7 +274,7 @@ class UnfinishedPlatform:
     def list_organisations(self, tokens: TokenSet) -> Sequence[OrgRef]:
         raise self._missing("list_organisations")
 
-    def fetch_changes(self, org: OrgAccess, entity: Entity, since: datetime | None) -> Iterator[ChangePage]:
+    def fetch_changes(self, org: OrgAccess, since: Mapping[Entity, datetime | None]) -> Iterator[ChangePage]:
         raise self._missing("fetch_changes")
 
     def fetch_invoices(self, org: OrgAccess, external_ids: Sequence[str]) -> Sequence[Fetched]:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connector.clock import Clock
 from connector.db import Invoice, Organisation, QuarantinedRecord, SyncCursor
-from connector.platform import BadRecord, Entity, Fetched, OrgAccess, Platform
+from connector.platform import BadRecord, ChangePage, Entity, Fetched, OrgAccess, Platform
 from connector.sync.upsert import PageWriter
 
 log = logging.getLogger(__name__)
@@ -68,71 +68,68 @@ def sync_organisation(
     access: OrgAccess,
     clock: Clock,
     *,
-    entities: Sequence[Entity] = ENTITY_ORDER,
+    entities: Sequence[Entity] | None = None,
     full: bool = False,
     progress: Progress | None = None,
 ) -> list[EntityReport]:
-    """Bring the store up to date with the platform for the given entities.
+    """Bring the store up to date with the platform.
 
     Args:
+        entities: which entities (default: every entity the platform syncs, in its order).
         full: ignore the cursors and read everything (first sync, repair).
-        progress: called after every page with the running totals of that entity.
+        progress: called after every page with the running totals of that page's entity.
+
+    Returns:
+        One report per entity, in sync order.
     """
-    reports = [
-        sync_entity(sessions, organisation_id, platform, access, entity, clock, full=full, progress=progress)
-        for entity in entities
-        if entity in supported_entities(platform)
-    ]
-    with sessions.begin() as session:
-        session.execute(update(Organisation).where(Organisation.id == organisation_id).values(last_sync_at=clock.now()))
-    return reports
-
-
-def supported_entities(platform: Platform) -> tuple[Entity, ...]:
-    """The entities ``platform`` syncs (a plugin may declare ``entities``; default: all)."""
-    declared: tuple[Entity, ...] = getattr(platform, "entities", ENTITY_ORDER)
-    return declared
-
-
-def sync_entity(
-    sessions: sessionmaker[Session],
-    organisation_id: int,
-    platform: Platform,
-    access: OrgAccess,
-    entity: Entity,
-    clock: Clock,
-    *,
-    full: bool = False,
-    progress: Progress | None = None,
-) -> EntityReport:
-    """Fetch and store the changes of one entity since its cursor (see the module docstring)."""
-    with sessions() as session:
-        cursor_row = None if full else session.scalar(_cursor_query(organisation_id, entity))
-        since = cursor_row.cursor_at if cursor_row is not None else None
-    report = EntityReport(entity, 0, 0, 0, 0, since)
-    for page in platform.fetch_changes(access, entity, since):
-        with sessions.begin() as session:
-            now = clock.now()
-            written, deleted = PageWriter(session, organisation_id, now).write(entity, page.records)
-            _resolve_quarantine(session, organisation_id, entity, page.records, now)
-            for bad in page.bad:
-                quarantine(session, organisation_id, bad, now)
-            cursor = report.cursor
-            if page.cursor is not None:
-                cursor = page.cursor
-                _store_cursor(session, organisation_id, entity, cursor, now, full_read=since is None)
-        report = EntityReport(
-            entity,
-            report.pages + 1,
-            report.written + written,
-            report.deleted + deleted,
-            report.quarantined + len(page.bad),
-            cursor,
+    wanted = [e for e in platform.entities if entities is None or e in entities]
+    since = {entity: None if full else _stored_cursor(sessions, organisation_id, entity) for entity in wanted}
+    reports = {entity: EntityReport(entity, 0, 0, 0, 0, since[entity]) for entity in wanted}
+    for page in platform.fetch_changes(access, since):
+        reports[page.entity] = _store_page(
+            sessions, organisation_id, page, reports[page.entity], clock, full_read=since[page.entity] is None
         )
         if progress is not None:
-            progress(report)
-    log.info("synced %s of organisation %s: %s", entity, organisation_id, report)
-    return report
+            progress(reports[page.entity])
+    with sessions.begin() as session:
+        session.execute(update(Organisation).where(Organisation.id == organisation_id).values(last_sync_at=clock.now()))
+    for report in reports.values():
+        log.info("synced %s of organisation %s: %s", report.entity, organisation_id, report)
+    return list(reports.values())
+
+
+def _store_page(
+    sessions: sessionmaker[Session],
+    organisation_id: int,
+    page: ChangePage,
+    report: EntityReport,
+    clock: Clock,
+    *,
+    full_read: bool,
+) -> EntityReport:
+    """Write one page and, in the same transaction, the cursor it allows."""
+    with sessions.begin() as session:
+        now = clock.now()
+        written, deleted = PageWriter(session, organisation_id, now).write(page.entity, page.records)
+        _resolve_quarantine(session, organisation_id, page.entity, page.records, now)
+        for bad in page.bad:
+            quarantine(session, organisation_id, bad, now)
+        if page.cursor is not None:
+            _store_cursor(session, organisation_id, page.entity, page.cursor, now, full_read=full_read)
+    return EntityReport(
+        page.entity,
+        report.pages + 1,
+        report.written + written,
+        report.deleted + deleted,
+        report.quarantined + len(page.bad),
+        page.cursor if page.cursor is not None else report.cursor,
+    )
+
+
+def _stored_cursor(sessions: sessionmaker[Session], organisation_id: int, entity: Entity) -> datetime | None:
+    with sessions() as session:
+        row = session.scalar(_cursor_query(organisation_id, entity))
+        return row.cursor_at if row is not None else None
 
 
 def reconcile_open_invoices(

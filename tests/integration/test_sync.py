@@ -3,7 +3,7 @@ contract suite against their sandboxes): upserts, cursors per page, quarantine, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -25,7 +25,7 @@ from connector.db import (
     SyncCursor,
 )
 from connector.platform import BadRecord, ChangePage, Entity, Fetched, OrgAccess
-from connector.sync import reconcile_open_invoices, sync_entity, sync_organisation
+from connector.sync import EntityReport, reconcile_open_invoices, sync_organisation
 from core import model
 from core.model import money
 
@@ -74,12 +74,13 @@ class ScriptedPlatform:
         self.fetched_ids: list[str] = []
         self.current: dict[str, Fetched] = {}
 
-    def fetch_changes(self, org: OrgAccess, entity: Entity, since: datetime | None) -> Iterator[ChangePage]:
-        self.since[entity] = since
-        for page in self.pages.get(entity, ()):
-            if isinstance(page, Exception):
-                raise page
-            yield page
+    def fetch_changes(self, org: OrgAccess, since: Mapping[Entity, datetime | None]) -> Iterator[ChangePage]:
+        self.since.update(since)
+        for entity in since:
+            for page in self.pages.get(entity, ()):
+                if isinstance(page, Exception):
+                    raise page
+                yield page
 
     def fetch_invoices(self, org: OrgAccess, ids: Sequence[str]) -> Sequence[Fetched]:
         self.fetched_ids += ids
@@ -99,18 +100,21 @@ def _org(sessions: sessionmaker[Session]) -> int:
         return org.id
 
 
-def _sync(sessions: sessionmaker[Session], org_id: int, platform: ScriptedPlatform, entity: Entity) -> object:
-    return sync_entity(sessions, org_id, platform, ACCESS, entity, FixedClock(NOW))  # type: ignore[arg-type]
+def _sync(sessions: sessionmaker[Session], org_id: int, platform: ScriptedPlatform, entity: Entity) -> EntityReport:
+    reports = sync_organisation(sessions, org_id, platform, ACCESS, FixedClock(NOW), entities=[entity])  # type: ignore[arg-type]
+    return reports[0]
 
 
 def test_first_sync_stores_records_and_the_cursor(sessions: sessionmaker[Session]) -> None:
     org_id = _org(sessions)
     platform = ScriptedPlatform(
         {
-            Entity.CUSTOMER: [ChangePage((customer("C1", "ap@acme.example", "billing@acme.example"),), (), T1)],
+            Entity.CUSTOMER: [
+                ChangePage(Entity.CUSTOMER, (customer("C1", "ap@acme.example", "billing@acme.example"),), (), T1)
+            ],
             Entity.INVOICE: [
-                ChangePage((invoice("1", "C1"), invoice("2", "C1", "40.00")), (), None),
-                ChangePage((invoice("3", "C1"),), (), T2),
+                ChangePage(Entity.INVOICE, (invoice("1", "C1"), invoice("2", "C1", "40.00")), (), None),
+                ChangePage(Entity.INVOICE, (invoice("3", "C1"),), (), T2),
             ],
         }
     )
@@ -134,11 +138,11 @@ def test_the_next_sync_starts_from_the_stored_cursor(sessions: sessionmaker[Sess
     _sync(
         sessions,
         org_id,
-        ScriptedPlatform({Entity.INVOICE: [ChangePage((invoice("1", "C1"),), (), T1)]}),
+        ScriptedPlatform({Entity.INVOICE: [ChangePage(Entity.INVOICE, (invoice("1", "C1"),), (), T1)]}),
         Entity.INVOICE,
     )
     later = ScriptedPlatform(
-        {Entity.INVOICE: [ChangePage((invoice("1", "C1", "0.00", model.InvoiceStatus.PAID),), (), T2)]}
+        {Entity.INVOICE: [ChangePage(Entity.INVOICE, (invoice("1", "C1", "0.00", model.InvoiceStatus.PAID),), (), T2)]}
     )
     _sync(sessions, org_id, later, Entity.INVOICE)
     assert later.since[Entity.INVOICE] == T1
@@ -154,9 +158,9 @@ def test_a_failure_mid_sync_keeps_earlier_pages_and_never_moves_the_cursor_past_
     platform = ScriptedPlatform(
         {
             Entity.INVOICE: [
-                ChangePage((invoice("1", "C1"),), (), T1),
+                ChangePage(Entity.INVOICE, (invoice("1", "C1"),), (), T1),
                 RuntimeError("connection reset on page 2"),
-                ChangePage((invoice("3", "C1"),), (), T2),
+                ChangePage(Entity.INVOICE, (invoice("3", "C1"),), (), T2),
             ]
         }
     )
@@ -169,7 +173,9 @@ def test_a_failure_mid_sync_keeps_earlier_pages_and_never_moves_the_cursor_past_
 
 def test_a_page_without_a_cursor_is_stored_but_leaves_the_cursor_alone(sessions: sessionmaker[Session]) -> None:
     org_id = _org(sessions)
-    platform = ScriptedPlatform({Entity.INVOICE: [ChangePage((invoice("1", "C1"),), (), None), RuntimeError("page 2")]})
+    platform = ScriptedPlatform(
+        {Entity.INVOICE: [ChangePage(Entity.INVOICE, (invoice("1", "C1"),), (), None), RuntimeError("page 2")]}
+    )
     with pytest.raises(RuntimeError):
         _sync(sessions, org_id, platform, Entity.INVOICE)
     with sessions() as session:
@@ -180,7 +186,7 @@ def test_a_page_without_a_cursor_is_stored_but_leaves_the_cursor_alone(sessions:
 def test_a_bad_record_is_quarantined_with_its_payload_and_the_rest_goes_on(sessions: sessionmaker[Session]) -> None:
     org_id = _org(sessions)
     platform = ScriptedPlatform(
-        {Entity.INVOICE: [ChangePage((invoice("1", "C1"), invoice("3", "C1")), (bad("2"),), T1)]}
+        {Entity.INVOICE: [ChangePage(Entity.INVOICE, (invoice("1", "C1"), invoice("3", "C1")), (bad("2"),), T1)]}
     )
     report = _sync(sessions, org_id, platform, Entity.INVOICE)
     assert report.quarantined == 1  # type: ignore[attr-defined]
@@ -195,11 +201,16 @@ def test_a_bad_record_is_quarantined_with_its_payload_and_the_rest_goes_on(sessi
 def test_a_repeat_offender_is_counted_and_resolved_once_it_maps(sessions: sessionmaker[Session]) -> None:
     org_id = _org(sessions)
     for _ in range(2):
-        _sync(sessions, org_id, ScriptedPlatform({Entity.INVOICE: [ChangePage((), (bad("2"),), T1)]}), Entity.INVOICE)
+        _sync(
+            sessions,
+            org_id,
+            ScriptedPlatform({Entity.INVOICE: [ChangePage(Entity.INVOICE, (), (bad("2"),), T1)]}),
+            Entity.INVOICE,
+        )
     _sync(
         sessions,
         org_id,
-        ScriptedPlatform({Entity.INVOICE: [ChangePage((invoice("2", "C1"),), (), T2)]}),
+        ScriptedPlatform({Entity.INVOICE: [ChangePage(Entity.INVOICE, (invoice("2", "C1"),), (), T2)]}),
         Entity.INVOICE,
     )
     with sessions() as session:
@@ -209,7 +220,9 @@ def test_a_repeat_offender_is_counted_and_resolved_once_it_maps(sessions: sessio
 
 def test_a_record_without_a_readable_id_is_still_quarantined(sessions: sessionmaker[Session]) -> None:
     org_id = _org(sessions)
-    page = ChangePage((), (bad("", "Id"), BadRecord(Entity.INVOICE, "", "Id", "missing", {"odd": 1})), T1)
+    page = ChangePage(
+        Entity.INVOICE, (), (bad("", "Id"), BadRecord(Entity.INVOICE, "", "Id", "missing", {"odd": 1})), T1
+    )
     _sync(sessions, org_id, ScriptedPlatform({Entity.INVOICE: [page]}), Entity.INVOICE)
     with sessions() as session:
         assert len(session.scalars(select(QuarantinedRecord)).all()) == 2
@@ -220,13 +233,13 @@ def test_deletions_mark_rows_instead_of_losing_them(sessions: sessionmaker[Sessi
     _sync(
         sessions,
         org_id,
-        ScriptedPlatform({Entity.INVOICE: [ChangePage((invoice("1", "C1"),), (), T1)]}),
+        ScriptedPlatform({Entity.INVOICE: [ChangePage(Entity.INVOICE, (invoice("1", "C1"),), (), T1)]}),
         Entity.INVOICE,
     )
     _sync(
         sessions,
         org_id,
-        ScriptedPlatform({Entity.INVOICE: [ChangePage((deleted(Entity.INVOICE, "1"),), (), T2)]}),
+        ScriptedPlatform({Entity.INVOICE: [ChangePage(Entity.INVOICE, (deleted(Entity.INVOICE, "1"),), (), T2)]}),
         Entity.INVOICE,
     )
     with sessions() as session:
@@ -240,13 +253,13 @@ def test_an_invoice_before_its_customer_gets_a_placeholder_that_the_customer_syn
     _sync(
         sessions,
         org_id,
-        ScriptedPlatform({Entity.INVOICE: [ChangePage((invoice("1", "C9"),), (), T1)]}),
+        ScriptedPlatform({Entity.INVOICE: [ChangePage(Entity.INVOICE, (invoice("1", "C9"),), (), T1)]}),
         Entity.INVOICE,
     )
     _sync(
         sessions,
         org_id,
-        ScriptedPlatform({Entity.CUSTOMER: [ChangePage((customer("C9", name="Late GmbH"),), (), T1)]}),
+        ScriptedPlatform({Entity.CUSTOMER: [ChangePage(Entity.CUSTOMER, (customer("C9", name="Late GmbH"),), (), T1)]}),
         Entity.CUSTOMER,
     )
     with sessions() as session:
@@ -256,7 +269,11 @@ def test_an_invoice_before_its_customer_gets_a_placeholder_that_the_customer_syn
 def test_local_settings_of_a_customer_survive_a_sync(sessions: sessionmaker[Session]) -> None:
     org_id = _org(sessions)
     first = ScriptedPlatform(
-        {Entity.CUSTOMER: [ChangePage((customer("C1", "ap@acme.example", "old@acme.example"),), (), T1)]}
+        {
+            Entity.CUSTOMER: [
+                ChangePage(Entity.CUSTOMER, (customer("C1", "ap@acme.example", "old@acme.example"),), (), T1)
+            ]
+        }
     )
     _sync(sessions, org_id, first, Entity.CUSTOMER)
     with sessions.begin() as session:
@@ -264,7 +281,11 @@ def test_local_settings_of_a_customer_survive_a_sync(sessions: sessionmaker[Sess
         row.language, row.excluded = "de", True
         row.contacts[0].include_in_reminders = False
     second = ScriptedPlatform(
-        {Entity.CUSTOMER: [ChangePage((customer("C1", "new@acme.example", "AP@acme.example"),), (), T2)]}
+        {
+            Entity.CUSTOMER: [
+                ChangePage(Entity.CUSTOMER, (customer("C1", "new@acme.example", "AP@acme.example"),), (), T2)
+            ]
+        }
     )
     _sync(sessions, org_id, second, Entity.CUSTOMER)
     with sessions() as session:
@@ -285,7 +306,9 @@ def test_payments_store_their_allocations_and_unapplied_amount(sessions: session
     _sync(
         sessions,
         org_id,
-        ScriptedPlatform({Entity.PAYMENT: [ChangePage((Fetched(Entity.PAYMENT, "P1", payment, {}),), (), T1)]}),
+        ScriptedPlatform(
+            {Entity.PAYMENT: [ChangePage(Entity.PAYMENT, (Fetched(Entity.PAYMENT, "P1", payment, {}),), (), T1)]}
+        ),
         Entity.PAYMENT,
     )
     changed = model.Payment(
@@ -298,7 +321,9 @@ def test_payments_store_their_allocations_and_unapplied_amount(sessions: session
     _sync(
         sessions,
         org_id,
-        ScriptedPlatform({Entity.PAYMENT: [ChangePage((Fetched(Entity.PAYMENT, "P1", changed, {}),), (), T2)]}),
+        ScriptedPlatform(
+            {Entity.PAYMENT: [ChangePage(Entity.PAYMENT, (Fetched(Entity.PAYMENT, "P1", changed, {}),), (), T2)]}
+        ),
         Entity.PAYMENT,
     )
     with sessions() as session:
@@ -313,7 +338,7 @@ def test_payments_store_their_allocations_and_unapplied_amount(sessions: session
 def test_credit_notes_store_what_remains(sessions: sessionmaker[Session]) -> None:
     org_id = _org(sessions)
     credit = model.Credit("CM1", "C1", money("30.00", "EUR"), number="CN-7", total=money("50.00", "EUR"))
-    page = ChangePage((Fetched(Entity.CREDIT_NOTE, "CM1", credit, {}),), (), T1)
+    page = ChangePage(Entity.CREDIT_NOTE, (Fetched(Entity.CREDIT_NOTE, "CM1", credit, {}),), (), T1)
     _sync(sessions, org_id, ScriptedPlatform({Entity.CREDIT_NOTE: [page]}), Entity.CREDIT_NOTE)
     with sessions() as session:
         row = session.scalars(select(Credit)).one()
@@ -332,6 +357,7 @@ def test_reconcile_re_reads_every_open_invoice(sessions: sessionmaker[Session]) 
         {
             Entity.INVOICE: [
                 ChangePage(
+                    Entity.INVOICE,
                     (invoice("1", "C1"), invoice("2", "C1"), invoice("3", "C1", "0.00", model.InvoiceStatus.PAID)),
                     (),
                     T1,
