@@ -7,6 +7,7 @@ checks are listed in the order the engine applies them, up to the one that decid
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -63,7 +64,7 @@ class Explanation:
 def explain(
     ledger: Ledger,
     policy: Policy,
-    history: tuple[PastTouch, ...] | list[PastTouch],
+    history: Sequence[PastTouch],
     today: date,
     invoice_id: str,
     organisation: Organisation | None = None,

@@ -6,6 +6,7 @@ sent before the next day is planned, so the preview shows exactly what the daily
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -30,7 +31,7 @@ class DayPlan:
 def simulate(
     ledger: Ledger,
     policy: Policy,
-    history: tuple[PastTouch, ...] | list[PastTouch],
+    history: Sequence[PastTouch],
     start: date,
     days: int,
     organisation: Organisation | None = None,

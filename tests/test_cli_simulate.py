@@ -154,3 +154,22 @@ def test_explain_unknown_invoice_is_exit_2(tmp_path: Path) -> None:
     result = _runner().invoke(explain, [str(path), "--invoice", "NOPE"])
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == "--invoice: unknown invoice 'NOPE'\n"
+
+
+def test_claim_outside_the_rate_table_asks_for_a_fixed_rate(tmp_path: Path) -> None:
+    doc = changed("today", "2031-03-11")
+    doc = changed("pauses", [], doc)
+    doc = changed("policy.statutory_claims", True, doc)
+    doc = changed("invoices.0.due_date", "2031-01-02", doc)
+    doc = changed("history.0.date", "2031-02-01", doc)
+    doc = changed("history.0.invoices.0", {"id": "I1", "step": "s2", "level": 2}, doc)
+    path = tmp_path / "s.json"
+    path.write_text(text(doc), encoding="utf-8")
+    result = _runner().invoke(simulate, [str(path)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith("organisation.reference_rate_percent: ")
+    fixed = changed("organisation.reference_rate_percent", "2.00", doc)
+    path.write_text(text(fixed), encoding="utf-8")
+    result = _runner().invoke(simulate, [str(path)])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["touches"][0]["claim"]["rate_percent"] == "11.00"

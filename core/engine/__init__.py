@@ -16,10 +16,30 @@ How the rules are applied, in this order:
    it becomes a :class:`Touch` (rule 10: any action), with the statutory claim for level 3 and
    above when the policy asks for it (11).
 3. The plan is sorted (12).
+
+Choices where the contract is silent:
+
+- "After every step already in its history": after the latest step, in policy order, that any
+  past touch of the invoice names. A step id the policy no longer has moves nothing, but the
+  level recorded with it still counts as the level of the last touch.
+- "Level of its last touch": the level recorded with the invoice in its latest past touch; when
+  one day holds several, the highest. In-doubt touches count as sent everywhere.
+- Several pauses on one invoice: the reason is the first of dispute, promise, plan, hold.
+- Spacing counts calendar days since the customer's latest touch in any currency; touches
+  planned for the same day in other currencies do not count against each other.
+- Broken promise: a promise pause whose ``until + promise_grace_days`` is before today, with no
+  past touch *of that invoice* dated after that day. It marks the whole touch of that customer
+  and currency, and is spent as soon as a touch covers the invoice.
+- Credit is weighed against every open, unpaused, positive balance of the customer in that
+  currency (invoices not yet due included); the touch's ``unapplied_credit`` is the whole credit.
+- When several group rules stop a touch, the reason is the first in contract order: spacing,
+  credit, threshold, calendar, reachability. The lead step is the candidate of the highest level
+  (the later step on a tie).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -119,7 +139,7 @@ class Plan:
 def plan(
     ledger: Ledger,
     policy: Policy,
-    history: tuple[PastTouch, ...] | list[PastTouch],
+    history: Sequence[PastTouch],
     today: date,
     organisation: Organisation | None = None,
 ) -> Plan:
@@ -158,7 +178,7 @@ class Decision:
 def decide(
     ledger: Ledger,
     policy: Policy,
-    history: tuple[PastTouch, ...] | list[PastTouch],
+    history: Sequence[PastTouch],
     today: date,
     organisation: Organisation | None = None,
 ) -> Decision:

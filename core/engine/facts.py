@@ -268,6 +268,7 @@ def _step(
     reached = bisect_right(steps.offsets, days)  # steps[:reached] are reached
     position = -1 if past is None else past.position
     allowed = steps.first_touch_max_level if past is None else past.last_level + 1
+    upcoming = max(reached, position + 1)
     candidate = next((s for s in reversed(steps.steps[position + 1 : reached]) if s.level <= allowed), None)
     if candidate is not None:
         reason = None
@@ -286,7 +287,7 @@ def _step(
         last_touch_date=None if past is None else past.last_touch_date,
         allowed_level=allowed,
         candidate=candidate,
-        next_step=steps.steps[max(reached, position + 1)] if max(reached, position + 1) < len(steps.steps) else None,
+        next_step=steps.steps[upcoming] if upcoming < len(steps.steps) else None,
     )
 
 

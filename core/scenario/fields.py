@@ -184,7 +184,7 @@ class Fields:
         if numbers and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
             return Decimal(value)
         if isinstance(value, JsonFloat):
-            self.fail(key, f'float money: {value} must be a decimal string like "{value}"')
+            self.fail(key, f'float money: {value} must be a decimal string like "{value:.2f}"')
         if not isinstance(value, str):
             self.fail(key, f'expected a decimal string like "10.00", got {type_name(value)}')
         try:

@@ -30,7 +30,7 @@ from core.model import (
     TouchedInvoice,
     TouchStatus,
 )
-from core.policy import Action, Policy, Step, validate
+from core.policy import MAX_LEVEL, Action, Policy, Step, validate
 from core.scenario.fields import Fields, ScenarioError, decode, items
 
 VERSION = 1
@@ -270,6 +270,6 @@ def _touched(fields: Fields, customer: str, steps: dict[str, Step], invoices: di
     if step is None:
         fields.fail("step", f"unknown step {step_id!r}")
     level = fields.integer("level", step.level)
-    if not 0 <= level <= 6:
-        fields.fail("level", f"must be between 0 and 6, not {level}")
+    if not 0 <= level <= MAX_LEVEL:
+        fields.fail("level", f"must be between 0 and {MAX_LEVEL}, not {level}")
     return TouchedInvoice(invoice, step_id, level)

@@ -27,7 +27,7 @@ ERRORS = [
     pytest.param(changed("invoices.0.colour", "red"), "invoices[0].colour: unknown field", id="unknown-nested"),
     pytest.param(
         changed("invoices.0.balance", 1190.0),
-        'invoices[0].balance: float money: 1190.0 must be a decimal string like "1190.0"',
+        'invoices[0].balance: float money: 1190.0 must be a decimal string like "1190.00"',
         id="float-money",
     ),
     pytest.param(
@@ -40,12 +40,12 @@ ERRORS = [
     ),
     pytest.param(
         changed("policy.min_balance", 10.0),
-        'policy.min_balance: float money: 10.0 must be a decimal string like "10.0"',
+        'policy.min_balance: float money: 10.0 must be a decimal string like "10.00"',
         id="float-min-balance",
     ),
     pytest.param(
         changed("credits.0.amount", 50.5),
-        'credits[0].amount: float money: 50.5 must be a decimal string like "50.5"',
+        'credits[0].amount: float money: 50.5 must be a decimal string like "50.50"',
         id="float-credit",
     ),
     pytest.param(
