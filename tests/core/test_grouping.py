@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
-from core.model import TouchedInvoice
+from core.engine import Organisation
+from core.model import InvoiceStatus, TouchedInvoice
 from core.policy import Action
-from tests.builders import customer, invoice, run, touch
+from tests.builders import credit, customer, invoice, outcome, run, touch
 
 
 def test_candidates_of_one_customer_and_currency_form_one_touch() -> None:
@@ -89,3 +92,31 @@ def test_amount_due_is_the_sum_of_the_touched_balances_only() -> None:
     result = run(invoice("I1", balance="70.10"), invoice("I2", balance="29.95"), invoice("I3", overdue=-20))
     (made,) = result.touches
     assert made.amount_due.cents() == "100.05"
+
+
+PRECEDENCE = [
+    # what stops the group: spacing (touched 3 days ago), credit, small balance, holiday, no email; expected reason
+    pytest.param(True, True, True, True, True, "too_soon", id="spacing-first"),
+    pytest.param(False, True, True, True, True, "covered_by_credit", id="then-credit"),
+    pytest.param(False, False, True, True, True, "below_min_balance", id="then-threshold"),
+    pytest.param(False, False, False, True, True, "not_a_business_day", id="then-calendar"),
+    pytest.param(False, False, False, False, True, "no_email_address", id="then-reachability"),
+]
+
+
+@pytest.mark.parametrize(("recent", "covered", "small", "holiday", "no_email", "expected"), PRECEDENCE)
+def test_a_stopped_group_has_one_reason_the_first_in_contract_order(
+    recent: bool, covered: bool, small: bool, holiday: bool, no_email: bool, expected: str
+) -> None:
+    today = date(2026, 4, 6) if holiday else date(2026, 4, 7)  # Easter Monday, then a Tuesday
+    balance = "5.00" if small else "100.00"
+    result = run(
+        invoice(due_date=today - timedelta(days=20), balance=balance),
+        invoice("I2", due_date=today - timedelta(days=5), status=InvoiceStatus.PAID),
+        history=(touch(0, ("I2", "s1", 1), on=today - timedelta(days=3)),) if recent else (),
+        today=today,
+        organisation=Organisation("DE", business_days_only=True),
+        customers=(customer("C1", emails=() if no_email else ("ap@c1.example",)),),
+        credits=(credit(amount="500.00"),) if covered else (),
+    )
+    assert outcome(result) == expected
