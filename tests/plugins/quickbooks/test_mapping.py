@@ -1,0 +1,593 @@
+"""QBO JSON → core.model: every entity-holding sample mapped and checked field by field.
+
+The samples in ``samples/`` are byte-exact copies of ``../shared/api-samples/quickbooks/`` (see
+``samples/SOURCES.md``). The expected values in the tables below were read off the JSON by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from connector.platform import BadRecord, Entity, Fetched
+from core.model import Allocation, Credit, CreditKind, Customer, Invoice, InvoiceStatus, Payment, money
+from plugins.quickbooks.mapping import (
+    ENTITY_NAMES,
+    MappingError,
+    Term,
+    derive_paid_date,
+    invoice_emails,
+    map_credit_memo,
+    map_customer,
+    map_invoice,
+    map_payment,
+    map_record,
+    map_term,
+    map_unapplied_payment,
+    parse_qbo_datetime,
+    unapplied_credit,
+)
+
+SAMPLES = Path(__file__).parent / "samples"
+HOME = "USD"
+OPEN, PAID, VOIDED = InvoiceStatus.OPEN, InvoiceStatus.PAID, InvoiceStatus.VOIDED
+DROP = object()
+"""An override value meaning: remove the key."""
+
+
+def load(name: str) -> Any:
+    """A sample parsed the way the client parses responses: numbers as Decimal (notes §1.4)."""
+    return json.loads((SAMPLES / name).read_bytes(), parse_float=Decimal)
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def usd(amount: str) -> Any:
+    return money(amount, "USD")
+
+
+def fetched(entity: Entity, raw: Any, home: str = HOME) -> Fetched:
+    result = map_record(entity, raw, home_currency=home)
+    assert isinstance(result, Fetched), result
+    return result
+
+
+def bad(entity: Entity, raw: Any, home: str = HOME) -> BadRecord:
+    result = map_record(entity, raw, home_currency=home)
+    assert isinstance(result, BadRecord), result
+    return result
+
+
+def changed(raw: Mapping[str, Any], **overrides: Any) -> dict[str, Any]:
+    """A copy of ``raw`` with keys replaced (or removed with ``DROP``)."""
+    out = dict(raw)
+    for key, value in overrides.items():
+        if value is DROP:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+INVOICE_130 = load("invoice_get_with_invoicelink.nango-sandbox.json")["Invoice"]
+PAYMENT_125 = load("payment_applied_to_invoice.intuit-docs.json")["Payment"]
+CUSTOMER_1 = load("customer_get.nango-sandbox.json")["Customer"]
+MEMO_184 = load("credit_memo_get.nango-sandbox.json")["CreditMemo"]
+
+
+# --- invoices ---------------------------------------------------------------------------------
+
+# (Id, DocNumber, CustomerRef, TxnDate, DueDate, TotalAmt, Balance, status, LastUpdatedTime)
+INVOICE_PAGE = [
+    ("130", "1037", "24", "2026-04-08", "2026-05-08", "362.07", "362.07", OPEN, "2026-05-05T03:13:29-07:00"),
+    ("161", "1043", "1", "2024-01-15", "2024-02-14", "100", "100", OPEN, "2026-05-05T02:11:27-07:00"),
+    ("155", "1042", "1", "2024-01-15", "2024-02-14", "100", "100", OPEN, "2026-05-05T02:08:55-07:00"),
+    ("152", "1041", "1", "2024-01-15", "2024-02-14", "100", "100", OPEN, "2026-05-05T02:07:57-07:00"),
+    ("149", "1040", "1", "2024-01-15", "2024-02-14", "100", "100", OPEN, "2026-05-05T02:06:41-07:00"),
+    ("103", "1033", "10", "2026-04-07", "2026-05-07", "629.1", "629.1", OPEN, "2026-05-05T02:06:31-07:00"),
+    ("146", "1039", "1", "2024-01-15", "2024-02-14", "100", "100", OPEN, "2026-05-05T02:06:07-07:00"),
+    ("145", "1038", "1", "2024-01-15", "2024-02-14", "100", "100", OPEN, "2026-05-05T02:04:22-07:00"),
+    ("106", "1034", "21", "2026-04-07", "2026-05-07", "78.6", "78.6", OPEN, "2026-05-05T02:03:52-07:00"),
+    ("129", "1036", "8", "2026-04-08", "2026-05-08", "477.5", "477.5", OPEN, "2026-04-08T13:15:36-07:00"),
+    ("96", "1031", "8", "2026-01-22", "2026-02-21", "387", "0", PAID, "2026-04-08T13:13:33-07:00"),
+    ("12", "1004", "3", "2026-03-27", "2026-04-26", "2369.52", "0", PAID, "2026-04-08T12:59:21-07:00"),
+    ("119", "1035", "17", "2026-04-08", "2026-05-08", "314.28", "314.28", OPEN, "2026-04-08T12:57:24-07:00"),
+    ("63", "1017", "25", "2026-03-23", "2026-04-22", "80", "0", PAID, "2026-04-08T12:52:44-07:00"),
+    ("67", "1021", "1", "2026-03-17", "2026-04-16", "459", "239", OPEN, "2026-04-07T13:39:32-07:00"),
+    ("99", "1032", "26", "2026-04-05", "2026-05-05", "414.72", "414.72", OPEN, "2026-04-07T13:36:31-07:00"),
+    ("42", "1013", "26", "2026-03-27", "2026-04-26", "81", "0", PAID, "2026-04-07T13:35:42-07:00"),
+    ("95", "1030", "8", "2025-12-22", "2026-01-21", "226.75", "0", PAID, "2026-04-07T13:31:45-07:00"),
+    ("93", "1029", "5", "2026-02-19", "2026-03-21", "460.4", "0", PAID, "2026-04-07T13:28:29-07:00"),
+    ("68", "1022", "12", "2026-03-17", "2026-04-16", "81", "81", OPEN, "2026-04-07T13:25:43-07:00"),
+    ("9", "1001", "1", "2026-04-05", "2026-05-05", "108", "0", PAID, "2026-04-07T13:25:20-07:00"),
+    ("13", "1005", "9", "2026-03-30", "2026-04-29", "54", "4", OPEN, "2026-04-07T13:23:52-07:00"),
+    ("14", "1006", "9", "2026-02-28", "2026-03-30", "86.4", "0", PAID, "2026-04-07T13:23:11-07:00"),
+    ("92", "1028", "9", "2026-02-19", "2026-03-21", "81", "81", OPEN, "2026-04-07T13:22:27-07:00"),
+    ("10", "1002", "2", "2025-12-22", "2026-01-21", "175", "0", PAID, "2026-04-07T12:56:01-07:00"),
+    ("75", "1027", "2", "2026-02-19", "2026-03-21", "85", "85", OPEN, "2026-04-07T12:54:08-07:00"),
+    ("71", "1025", "1", "2026-02-19", "2026-03-21", "205", "0", PAID, "2026-04-07T12:51:28-07:00"),
+    ("70", "1024", "20", "2026-01-29", "2026-02-28", "156", "156", OPEN, "2026-04-07T12:44:45-07:00"),
+    ("69", "1023", "20", "2026-04-06", "2026-05-06", "70", "70", OPEN, "2026-04-07T12:42:59-07:00"),
+    ("65", "1019", "25", "2026-04-06", "2026-05-06", "80", "80", OPEN, "2026-04-07T12:18:01-07:00"),
+    ("64", "1018", "25", "2026-03-30", "2026-04-29", "80", "80", OPEN, "2026-04-06T15:29:00-07:00"),
+    ("60", "1016", "16", "2026-02-18", "2026-03-20", "75", "75", OPEN, "2026-04-06T15:18:18-07:00"),
+    ("49", "1015", "18", "2026-04-06", "2026-05-06", "954.75", "954.75", OPEN, "2026-04-06T11:43:20-07:00"),
+    ("27", "1009", "26", "2026-04-05", "2026-05-05", "103.55", "0", PAID, "2026-04-06T11:17:33-07:00"),
+    ("39", "1012", "23", "2026-03-25", "2026-04-24", "274.5", "274.5", OPEN, "2026-04-06T11:16:52-07:00"),
+    ("34", "1010", "29", "2026-04-06", "2026-05-06", "375", "375", OPEN, "2026-04-06T11:09:08-07:00"),
+    ("16", "1007", "13", "2026-03-14", "2026-04-13", "750", "450", OPEN, "2026-04-06T11:06:49-07:00"),
+]
+
+
+def invoice_page() -> list[Any]:
+    return load("invoices_query_page.nango-sandbox.json")["QueryResponse"]["Invoice"]
+
+
+def test_maps_every_invoice_of_the_query_page_field_by_field() -> None:
+    raws = invoice_page()
+    assert len(raws) == len(INVOICE_PAGE) == 37
+    for raw, (id_, number, customer, issued, due, total, balance, status, updated) in zip(raws, INVOICE_PAGE):
+        result = fetched(Entity.INVOICE, raw)
+        assert result.record == Invoice(
+            id=id_,
+            customer_id=customer,
+            number=number,
+            issue_date=date.fromisoformat(issued),
+            due_date=date.fromisoformat(due),
+            total=usd(total),
+            balance=usd(balance),
+            status=status,
+            paid_date=None,
+        )
+        assert (result.entity, result.external_id, result.deleted) == (Entity.INVOICE, id_, False)
+        assert result.updated_at == utc(updated)
+        assert result.updated_at.tzinfo is UTC
+        assert result.raw is raw
+
+
+def test_open_invoices_of_the_page_add_up_to_what_python_quickbooks_found() -> None:
+    # notes §5: parsed through python-quickbooks with use_decimal=True, 26 open summing to 5881.52.
+    invoices = [fetched(Entity.INVOICE, raw).record for raw in invoice_page()]
+    open_ = [inv for inv in invoices if isinstance(inv, Invoice) and inv.status is OPEN]
+    assert len(open_) == 26
+    assert sum(inv.balance.amount for inv in open_) == Decimal("5881.52")
+
+
+def test_partially_paid_invoices_stay_open_with_their_balance() -> None:
+    by_id = {raw["Id"]: map_invoice(raw, home_currency=HOME) for raw in invoice_page()}
+    assert (by_id["67"].total, by_id["67"].balance, by_id["67"].status) == (usd("459"), usd("239"), OPEN)
+    assert (by_id["16"].total, by_id["16"].balance, by_id["16"].status) == (usd("750"), usd("450"), OPEN)
+    assert (by_id["13"].total, by_id["13"].balance, by_id["13"].status) == (usd("54"), usd("4"), OPEN)
+
+
+def test_invoice_get_with_invoicelink() -> None:
+    result = fetched(Entity.INVOICE, INVOICE_130)
+    assert result.record == Invoice(
+        "130", "24", "1037", date(2026, 4, 8), date(2026, 5, 8), usd("362.07"), usd("362.07"), OPEN
+    )
+    assert result.updated_at == datetime(2026, 5, 5, 10, 13, 29, tzinfo=UTC)
+    assert invoice_emails(INVOICE_130) == ("Familiystore@intuit.com",)
+
+
+def test_sparse_update_response_maps_like_the_invoice_it_updated() -> None:
+    raw = load("invoice_sparse_update_privatenote_response.nango-sandbox.json")["Invoice"]
+    assert raw["SyncToken"] == "3"
+    assert map_invoice(raw, home_currency=HOME) == map_invoice(INVOICE_130, home_currency=HOME)
+
+
+def test_send_response_maps_the_sent_invoice() -> None:
+    raw = load("invoice_send_response.nango-sandbox.json")["Invoice"]
+    result = fetched(Entity.INVOICE, raw)
+    assert result.record == Invoice(
+        "103", "10", "1033", date(2026, 4, 7), date(2026, 5, 7), usd("629.1"), usd("629.1"), OPEN
+    )
+    assert result.updated_at == datetime(2026, 5, 5, 9, 6, 31, tzinfo=UTC)
+    assert invoice_emails(raw) == ("Geeta@Kalapatapu.com",)
+
+
+def test_voided_invoice_sample_is_voided_in_the_home_currency() -> None:
+    # The doc sample has no CurrencyRef and no MetaData.
+    raw = load("invoice_void_response.intuit-docs.json")["Invoice"]
+    result = fetched(Entity.INVOICE, raw, home="EUR")
+    assert result.record == Invoice(
+        "129", "8", "1036", date(2014, 11, 9), date(2014, 12, 9), money("0", "EUR"), money("0", "EUR"), VOIDED
+    )
+    assert result.updated_at is None
+
+
+def test_delete_response_is_a_deleted_record() -> None:
+    raw = load("invoice_delete_response.intuit-docs.json")["Invoice"]
+    assert fetched(Entity.INVOICE, raw) == Fetched(Entity.INVOICE, "33", None, raw, deleted=True, updated_at=None)
+
+
+def test_cdc_deleted_stub_is_deleted_with_its_time_and_never_looks_paid() -> None:
+    page = load("cdc_response_with_deleted.intuit-docs.json")["CDCResponse"][0]["QueryResponse"]
+    stub = page[1]["Estimate"][2]
+    assert stub["status"] == "Deleted"
+    for entity in (Entity.INVOICE, Entity.PAYMENT, Entity.CREDIT_NOTE, Entity.CUSTOMER):
+        result = fetched(entity, stub)
+        assert (result.external_id, result.record, result.deleted) == ("979", None, True)
+        assert result.updated_at == datetime(2015, 12, 23, 20, 55, 50, tzinfo=UTC)
+    with pytest.raises(MappingError, match="^status: "):
+        map_invoice(stub, home_currency=HOME)
+
+
+def test_cdc_doc_sample_customers_are_abridged_to_ids_and_quarantined() -> None:
+    # The doc sample stubs live objects to {"Id": …} (SOURCES.md): not mappable, never a crash.
+    page = load("cdc_response_with_deleted.intuit-docs.json")["CDCResponse"][0]["QueryResponse"]
+    results = [bad(Entity.CUSTOMER, raw) for raw in page[0]["Customer"]]
+    assert [(r.external_id, r.field, r.error) for r in results] == [("63", "DisplayName", "missing"),
+                                                                     ("99", "DisplayName", "missing")]  # fmt: skip
+
+
+# --- invoice status ---------------------------------------------------------------------------
+
+PAYMENT_LINK = [{"TxnId": "101", "TxnType": "Payment"}]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "status"),
+    [
+        pytest.param({}, OPEN, id="open-nothing-paid"),
+        pytest.param({"Balance": Decimal("100")}, OPEN, id="partially-paid"),
+        pytest.param({"Balance": Decimal("0.01")}, OPEN, id="one-cent-left"),
+        pytest.param({"Balance": 0, "LinkedTxn": PAYMENT_LINK}, PAID, id="paid-by-payment"),
+        pytest.param({"Balance": 0, "LinkedTxn": []}, PAID, id="zero-balance-without-payment-link"),
+        pytest.param({"TotalAmt": 0, "Balance": 0, "PrivateNote": "Voided"}, VOIDED, id="voided"),
+        pytest.param(
+            {"TotalAmt": 0, "Balance": 0, "PrivateNote": "Voided Test update"}, VOIDED, id="voided-note-prepended"
+        ),
+        pytest.param({"TotalAmt": 0, "Balance": 0, "PrivateNote": DROP}, PAID, id="zero-total-not-voided"),
+        pytest.param({"TotalAmt": 0, "Balance": 0, "PrivateNote": "voided?"}, PAID, id="zero-total-lowercase-note"),
+        pytest.param({"PrivateNote": "Voided by mistake, still due"}, OPEN, id="voided-note-but-amounts-open"),
+        pytest.param({"Balance": 0, "PrivateNote": "Voided"}, PAID, id="voided-note-but-total-kept"),
+    ],
+)
+def test_derives_invoice_status(overrides: dict[str, Any], status: InvoiceStatus) -> None:
+    record = fetched(Entity.INVOICE, changed(INVOICE_130, **overrides)).record
+    assert isinstance(record, Invoice)
+    assert record.status is status
+
+
+@pytest.mark.parametrize(
+    "stub",
+    [
+        pytest.param({"domain": "QBO", "status": "Deleted", "Id": "33"}, id="delete-response"),
+        pytest.param(
+            {
+                "domain": "QBO",
+                "status": "Deleted",
+                "Id": "39",
+                "MetaData": {"LastUpdatedTime": "2015-12-23T12:55:50-08:00"},
+            },
+            id="cdc-stub",
+        ),
+        pytest.param(changed(INVOICE_130, status="Deleted", Balance=0), id="full-body-marked-deleted"),
+    ],
+)
+def test_deleted_status_wins_over_everything(stub: dict[str, Any]) -> None:
+    result = fetched(Entity.INVOICE, stub)
+    assert result.deleted and result.record is None
+
+
+# --- customers --------------------------------------------------------------------------------
+
+CUSTOMER_PAGE = [
+    ("2", "Bill's Windsurf Shop", ("Surf@Intuit.com",)),
+    ("3", "Cool Cars", ("Cool_Cars@intuit.com",)),
+    ("4", "Diego Rodriguez", ("Diego@Rodriguez.com",)),
+    ("5", "Dukes Basketball Camp", ("Dukes_bball@intuit.com",)),
+    ("6", "Dylan Sollfrank", ()),
+    ("62", "Final Validation Customer", ("final@example.com",)),
+    ("7", "Freeman Sporting Goods", ("Sporting_goods@intuit.com",)),
+    ("8", "0969 Ocean View Road", ("Sporting_goods@intuit.com",)),
+    ("9", "55 Twin Lane", ("Sporting_goods@intuit.com",)),
+    ("10", "Geeta Kalapatapu", ("Geeta@Kalapatapu.com",)),
+    ("11", "Gevelber Photography", ("Photography@intuit.com",)),
+    ("12", "Jeff's Jalopies", ("Jalopies@intuit.com",)),
+    ("13", "John Melton", ("John@Melton.com",)),
+    ("14", "Kate Whelan", ("Kate@Whelan.com",)),
+    ("16", "Kookies by Kathy", ("qbwebsamplecompany@yahoo.com",)),
+    ("17", "Mark Cho", ("Mark@Cho.com",)),
+    ("18", "Paulsen Medical Supplies", ("Medical@intuit.com",)),
+    ("15", "Pye's Cakes", ("pyescakes@intuit.com",)),
+    ("19", "Rago Travel Agency", ("Rago_Travel@intuit.com",)),
+    ("20", "Red Rock Diner", ("qbwebsamplecompany@yahoo.com",)),
+    ("21", "Rondonuwu Fruit and Vegi", ("Tony@Rondonuwu.com",)),
+    ("22", "Shara Barnett", ("Shara@Barnett.com",)),
+    ("23", "Barnett Design", ("Design@intuit.com",)),
+    ("24", "Sonnenschein Family Store", ("Familiystore@intuit.com",)),
+    ("25", "Sushi by Katsuyuki", ("Sushi@intuit.com",)),
+    ("58", "Test Customer - May 2026", ("testcustomer@example.com",)),
+    ("1", "Test Customer Final", ("Birds@Intuit.com",)),
+    ("60", "Test Customer May 2026 Regen", ("testcustomer@example.com",)),
+    ("59", "Test Customer May 2026 Save Run", ("testcustomer@example.com",)),
+    ("26", "Travis Waldron", ("Travis@Waldron.com",)),
+    ("27", "Video Games by Dan", ("Videogames@intuit.com",)),
+    ("28", "Wedding Planning by Whitney", ("Dream_Wedding@intuit.com",)),
+    ("29", "Weiskopf Consulting", ("Consulting@intuit.com",)),
+]
+
+
+def test_maps_every_customer_of_the_query_page() -> None:
+    raws = load("customers_query_page.nango-sandbox.json")["QueryResponse"]["Customer"]
+    assert len(raws) == len(CUSTOMER_PAGE) == 33
+    for raw, (id_, name, emails) in zip(raws, CUSTOMER_PAGE):
+        result = fetched(Entity.CUSTOMER, raw)
+        assert result.record == Customer(id_, name, emails, language="en", excluded=False, owner=None, active=True)
+        assert result.updated_at == utc(raw["MetaData"]["LastUpdatedTime"])
+
+
+def test_customer_get_in_credit() -> None:
+    result = fetched(Entity.CUSTOMER, CUSTOMER_1)
+    assert result.record == Customer("1", "Test Customer Updated Final", ("Birds@Intuit.com",))
+    assert result.updated_at == datetime(2026, 5, 5, 10, 13, 7, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        pytest.param(
+            {"Active": False},
+            Customer("1", "Test Customer Updated Final", ("Birds@Intuit.com",), active=False),
+            id="inactive-kept-as-a-customer",
+        ),  # fmt: skip
+        pytest.param(
+            {"Active": DROP},
+            Customer("1", "Test Customer Updated Final", ("Birds@Intuit.com",)),
+            id="active-absent-means-active",
+        ),  # fmt: skip
+        pytest.param(
+            {"DisplayName": "Amy (deleted)", "Active": False},
+            Customer("1", "Amy (deleted)", ("Birds@Intuit.com",), active=False),
+            id="qbo-deleted-customer",
+        ),  # fmt: skip
+        pytest.param({"PrimaryEmailAddr": DROP}, Customer("1", "Test Customer Updated Final"), id="no-email"),
+        pytest.param(
+            {"PrimaryEmailAddr": {"Address": "a@x.com, b@x.com;A@X.COM"}},
+            Customer("1", "Test Customer Updated Final", ("a@x.com", "b@x.com")),
+            id="several-addresses",
+        ),  # fmt: skip
+        pytest.param(
+            {"PrimaryEmailAddr": {"Address": "not an address"}},
+            Customer("1", "Test Customer Updated Final"),
+            id="unusable-address-dropped",
+        ),  # fmt: skip
+        pytest.param({"Id": 1}, Customer("1", "Test Customer Updated Final", ("Birds@Intuit.com",)), id="int-id"),
+    ],
+)
+def test_customer_shapes(overrides: dict[str, Any], expected: Customer) -> None:
+    assert map_customer(changed(CUSTOMER_1, **overrides), home_currency=HOME) == expected
+
+
+# --- payments ---------------------------------------------------------------------------------
+
+# (Id, CustomerRef, TxnDate, TotalAmt, Invoice allocations)
+PAYMENT_PAGE = [
+    ("128", "8", "2026-04-08", "387", (("96", "387"),)),
+    ("120", "3", "2026-04-08", "1675.52", (("12", "1675.52"),)),
+    ("116", "25", "2026-04-04", "80", (("63", "80"),)),
+    ("101", "1", "2026-04-07", "220", (("67", "220"),)),
+    ("98", "26", "2026-04-07", "81", (("42", "81"),)),
+    ("97", "8", "2026-01-12", "226.75", (("95", "226.75"),)),
+    ("94", "5", "2026-03-12", "460.4", (("93", "460.4"),)),
+    ("31", "1", "2026-04-06", "108", (("9", "108"),)),
+    ("33", "9", "2026-04-06", "50", (("13", "50"),)),
+    ("15", "9", "2026-03-14", "86.4", (("14", "86.4"),)),
+    ("76", "2", "2026-01-12", "175", (("10", "175"),)),
+    ("74", "1", "2026-03-22", "0", (("71", "100"),)),  # a credit memo applied: TotalAmt 0 (notes §3.3)
+    ("72", "1", "2026-03-16", "105", (("71", "105"),)),
+    ("61", "3", "2026-04-01", "694", (("12", "694"),)),
+    ("40", "26", "2026-04-06", "103.55", (("27", "103.55"),)),
+    ("32", "13", "2026-04-06", "300", (("16", "300"),)),
+]
+
+
+def payment_page() -> list[Any]:
+    return load("payments_query_page.nango-sandbox.json")["QueryResponse"]["Payment"]
+
+
+def test_maps_every_payment_of_the_query_page() -> None:
+    raws = payment_page()
+    assert len(raws) == len(PAYMENT_PAGE) == 16
+    for raw, (id_, customer, paid, total, allocations) in zip(raws, PAYMENT_PAGE):
+        result = fetched(Entity.PAYMENT, raw)
+        assert result.record == Payment(
+            id_, customer, date.fromisoformat(paid), usd(total), tuple(Allocation(i, usd(a)) for i, a in allocations)
+        )
+        assert result.updated_at == utc(raw["MetaData"]["LastUpdatedTime"])
+        assert isinstance(result.record, Payment)
+        assert unapplied_credit(result.record) is None
+        assert map_unapplied_payment(raw, home_currency=HOME) is None
+
+
+def test_payments_explain_every_reduction_of_the_invoices() -> None:
+    # Same sandbox company: what was paid on each invoice (TotalAmt - Balance) is its allocations.
+    payments = [map_payment(raw, home_currency=HOME) for raw in payment_page()]
+    allocated: dict[str, Decimal] = {}
+    for payment in payments:
+        for allocation in payment.allocations:
+            allocated[allocation.invoice_id] = (
+                allocated.get(allocation.invoice_id, Decimal(0)) + allocation.amount.amount
+            )
+    invoices = [map_invoice(raw, home_currency=HOME) for raw in invoice_page()]
+    reduced = {inv.id: inv.total.amount - inv.balance.amount for inv in invoices if inv.balance != inv.total}
+    assert allocated == reduced
+
+
+def test_credit_link_payment_keeps_the_invoice_line_only() -> None:
+    raw = next(p for p in payment_page() if p["Id"] == "74")
+    assert [t["TxnType"] for line in raw["Line"] for t in line["LinkedTxn"]] == ["Invoice", "CreditMemo"]
+    assert map_payment(raw, home_currency=HOME).allocations == (Allocation("71", usd("100")),)
+
+
+def test_unapplied_payment_sample_is_all_credit() -> None:
+    raw = load("payment_get_unapplied.nango-sandbox.json")["Payment"]
+    result = fetched(Entity.PAYMENT, raw)
+    assert result.record == Payment("170", "2", date(2026, 5, 5), usd("100"), ())
+    assert result.updated_at == datetime(2026, 5, 5, 10, 8, 49, tzinfo=UTC)
+    expected = Credit("170", "2", usd("100"), CreditKind.UNAPPLIED_PAYMENT, "", date(2026, 5, 5), usd("100"))
+    assert unapplied_credit(result.record) == expected  # type: ignore[arg-type]
+    assert map_unapplied_payment(raw, home_currency=HOME) == expected
+
+
+def test_payment_applied_to_invoice_doc_sample() -> None:
+    result = fetched(Entity.PAYMENT, PAYMENT_125)
+    assert result.record == Payment("125", "20", date(2014, 9, 14), usd("25"), (Allocation("67", usd("25")),))
+    assert result.updated_at == datetime(2014, 9, 16, 21, 59, 48, tzinfo=UTC)
+
+
+def line(amount: Any, *links: tuple[str, str]) -> dict[str, Any]:
+    return {"Amount": amount, "LinkedTxn": [{"TxnId": i, "TxnType": t} for i, t in links]}
+
+
+def test_partly_applied_payment_leaves_the_rest_as_credit() -> None:
+    raw = changed(PAYMENT_125, TotalAmt=Decimal("150"), UnappliedAmt=Decimal("50"), PaymentRefNum="CHK-9",
+                  Line=[line(100, ("67", "Invoice"))])  # fmt: skip
+    payment = map_payment(raw, home_currency=HOME)
+    expected = Credit("125", "20", usd("50"), CreditKind.UNAPPLIED_PAYMENT, "", date(2014, 9, 14), usd("150"))
+    assert unapplied_credit(payment) == expected
+    assert map_unapplied_payment(raw, home_currency=HOME) == Credit(
+        "125", "20", usd("50"), CreditKind.UNAPPLIED_PAYMENT, "CHK-9", date(2014, 9, 14), usd("150")
+    )
+
+
+def test_unapplied_amount_is_exact_when_a_payment_also_consumed_a_credit_memo() -> None:
+    # 80 received + 100 of credit memo = 150 on the invoice and 30 left: only UnappliedAmt says so.
+    raw = changed(PAYMENT_125, TotalAmt=80, UnappliedAmt=30,
+                  Line=[line(150, ("67", "Invoice")), line(100, ("73", "CreditMemo"))])  # fmt: skip
+    payment = map_payment(raw, home_currency=HOME)
+    assert payment.allocations == (Allocation("67", usd("150")),)
+    assert unapplied_credit(payment) is None
+    credit = map_unapplied_payment(raw, home_currency=HOME)
+    assert credit is not None and credit.amount == usd("30")
+    assert map_unapplied_payment(changed(raw, UnappliedAmt=DROP), home_currency=HOME) is None
+
+
+@pytest.mark.parametrize(
+    ("lines", "allocations"),
+    [
+        pytest.param([], (), id="no-lines"),
+        pytest.param([line(0, ("67", "Invoice"))], (), id="zeroed-line-of-a-voided-payment"),
+        pytest.param([line(25, ("5", "JournalEntry"))], (), id="journal-entry-only"),
+        pytest.param(
+            [line("12.50", ("1", "Invoice")), line(12.5, ("2", "Invoice"))],
+            (Allocation("1", usd("12.50")), Allocation("2", usd("12.5"))),
+            id="two-invoices-two-lines",
+        ),  # fmt: skip
+        pytest.param(
+            [{"Amount": 25, "LinkedTxn": [{"TxnId": "67", "TxnType": "Invoice"}], "LineEx": {"any": []}}],
+            (Allocation("67", usd("25")),),
+            id="jaxb-noise-ignored",
+        ),  # fmt: skip
+    ],
+)
+def test_payment_allocations(lines: list[Any], allocations: tuple[Allocation, ...]) -> None:
+    assert map_payment(changed(PAYMENT_125, Line=lines), home_currency=HOME).allocations == allocations
+
+
+# --- credit memos -----------------------------------------------------------------------------
+
+# (Id, DocNumber, TxnDate, TotalAmt, RemainingCredit)
+MEMO_PAGE = [
+    ("184", "1051", "2026-05-05", "100", "100"),
+    ("181", "1050", "2026-05-05", "100", "100"),
+    ("179", "1049", "2026-05-05", "100", "100"),
+    ("177", "1048", "2026-05-05", "100", "100"),
+    ("175", "1047", "2026-05-05", "100", "100"),
+    ("169", "1046", "2026-05-05", "100", "100"),
+    ("166", "1045", "2026-05-05", "100", "100"),
+    ("164", "1044", "2026-05-05", "100", "100"),
+    ("73", "1026", "2026-05-05", "100", "0"),  # fully applied through Payment 74
+]
+
+
+def test_maps_every_credit_memo_of_the_query_page() -> None:
+    raws = load("credit_memos_query_page.nango-sandbox.json")["QueryResponse"]["CreditMemo"]
+    assert len(raws) == len(MEMO_PAGE) == 9
+    for raw, (id_, number, issued, total, remaining) in zip(raws, MEMO_PAGE):
+        result = fetched(Entity.CREDIT_NOTE, raw)
+        assert result.record == Credit(
+            id_, "1", usd(remaining), CreditKind.CREDIT_NOTE, number, date.fromisoformat(issued), usd(total)
+        )
+        assert result.updated_at == utc(raw["MetaData"]["LastUpdatedTime"])
+
+
+def test_credit_memo_get() -> None:
+    result = fetched(Entity.CREDIT_NOTE, MEMO_184)
+    assert result.record == Credit("184", "1", usd("100"), CreditKind.CREDIT_NOTE, "1051", date(2026, 5, 5), usd("100"))
+    assert result.updated_at == datetime(2026, 5, 5, 10, 13, 7, tzinfo=UTC)
+
+
+def test_credit_memo_without_remaining_credit_uses_its_balance() -> None:
+    credit = map_credit_memo(changed(MEMO_184, RemainingCredit=DROP, Balance=Decimal("40")), home_currency=HOME)
+    assert credit.amount == usd("40")
+
+
+# --- terms, paid dates, names -----------------------------------------------------------------
+
+
+def test_term_net60() -> None:
+    assert map_term(load("term_net60.intuit-docs.json")["Term"]) == Term("4", "Net 60", 60, True)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param(
+            {"Id": "7", "Name": "15th next month", "Type": "DATE_DRIVEN", "DayOfMonthDue": 15},
+            Term("7", "15th next month", None),
+            id="date-driven",
+        ),  # fmt: skip
+        pytest.param(
+            {"Id": "3", "Name": "Net 30", "DueDays": "30", "Active": False},
+            Term("3", "Net 30", 30, False),
+            id="string-days-inactive",
+        ),  # fmt: skip
+    ],
+)
+def test_term_shapes(raw: dict[str, Any], expected: Term) -> None:
+    assert map_term(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        pytest.param({"Id": "3", "Name": "Net 30", "DueDays": "30.5"}, "DueDays", id="fractional-days"),
+        pytest.param({"Id": "3", "Name": "Net 30", "DueDays": -1}, "DueDays", id="negative-days"),
+        pytest.param({"Id": "3", "DueDays": 30}, "Name", id="no-name"),
+        pytest.param({"Id": "3", "Name": "Net 30", "Active": "true"}, "Active", id="active-as-text"),
+    ],
+)
+def test_term_refusals(raw: dict[str, Any], field: str) -> None:
+    with pytest.raises(MappingError) as caught:
+        map_term(raw)
+    assert caught.value.field == field
+
+
+def test_paid_date_is_the_latest_payment_allocated_to_a_paid_invoice() -> None:
+    invoices = {raw["Id"]: map_invoice(raw, home_currency=HOME) for raw in invoice_page()}
+    payments = [map_payment(raw, home_currency=HOME) for raw in payment_page()]
+    assert derive_paid_date(invoices["12"], payments) == date(2026, 4, 8)  # payments 61 (04-01) and 120 (04-08)
+    assert derive_paid_date(invoices["71"], payments) == date(2026, 3, 22)  # cash 03-16, credit memo 03-22
+    assert derive_paid_date(invoices["67"], payments) is None  # partly paid: still open
+    assert derive_paid_date(invoices["96"], []) is None
+
+
+def test_entity_names() -> None:
+    assert dict(ENTITY_NAMES) == {
+        Entity.INVOICE: "Invoice",
+        Entity.CUSTOMER: "Customer",
+        Entity.PAYMENT: "Payment",
+        Entity.CREDIT_NOTE: "CreditMemo",
+    }
