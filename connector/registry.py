@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 from connector.errors import PluginError
 from connector.platform import Platform
@@ -70,9 +71,9 @@ class Registry:
         self._loaded[name] = loaded
         return loaded
 
-    def create(self, name: str) -> Platform:
-        """An instance of the plugin ``name``."""
-        return self.load(name)()
+    def create(self, name: str, *args: Any, **kwargs: Any) -> Platform:
+        """An instance of the plugin ``name`` (arguments go to its constructor)."""
+        return self.load(name)(*args, **kwargs)
 
     def status(self) -> list[PluginStatus]:
         """Every registered plugin with whether it loads; a broken one does not hide the others."""

@@ -41,6 +41,7 @@ class TokenSet:
         refresh_expires_at: when the refresh token expires, if the platform says.
         id_token: the OpenID Connect id token, when the grant signed a user in.
         scopes: the granted scopes, space-separated.
+        refresh_hard_expires_at: the grant's absolute end (QBO's 5-year limit), when the platform says.
     """
 
     access_token: str = field(repr=False)
@@ -49,6 +50,7 @@ class TokenSet:
     refresh_expires_at: datetime | None = None
     id_token: str | None = field(default=None, repr=False)
     scopes: str = ""
+    refresh_hard_expires_at: datetime | None = None
 
 
 class TokenCipher:
@@ -91,6 +93,8 @@ class TokenStore:
         connection.id_token_enc = self._cipher.encrypt(tokens.id_token) if tokens.id_token else None
         connection.access_expires_at = tokens.access_expires_at
         connection.refresh_expires_at = tokens.refresh_expires_at
+        if tokens.refresh_hard_expires_at is not None:
+            connection.refresh_hard_expires_at = tokens.refresh_hard_expires_at
         connection.scopes = tokens.scopes
         connection.refreshed_at = now
         connection.updated_at = now
@@ -117,6 +121,7 @@ class TokenStore:
             refresh_expires_at=connection.refresh_expires_at,
             id_token=self._cipher.decrypt(connection.id_token_enc) if connection.id_token_enc else None,
             scopes=connection.scopes,
+            refresh_hard_expires_at=connection.refresh_hard_expires_at,
         )
 
 

@@ -98,6 +98,8 @@ class Connection(Base):
     scopes: Mapped[str] = mapped_column(Text, default="")
     access_expires_at: Mapped[datetime | None]
     refresh_expires_at: Mapped[datetime | None]
+    refresh_hard_expires_at: Mapped[datetime | None]
+    """The grant's absolute end (QBO: 5 years, notes/quickbooks.md §2.3): reconnect before it."""
     refreshed_at: Mapped[datetime | None]
     token_version: Mapped[int] = mapped_column(Integer, default=0)
     """Bumped on every token write, so a refresh race can tell it lost."""
