@@ -17,7 +17,7 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 def test_help_lists_the_commands(env: dict[str, str]) -> None:
     done = _run(env, "--help")
     assert done.returncode == 0
-    for command in ("db", "rotate-keys", "version", "run"):
+    for command in ("db", "rotate-keys", "version", "run", "simulate", "explain"):
         assert command in done.stdout
 
 
@@ -58,3 +58,19 @@ def test_unknown_command_is_a_usage_error(env: dict[str, str]) -> None:
 def test_ci_script_runs_make_test() -> None:
     script = (Path(__file__).parents[1] / ".ci" / "run").read_text()
     assert "make test" in script
+
+
+def test_simulate_through_the_installed_command_matches_the_expected_bytes(env: dict[str, str]) -> None:
+    scenarios = Path(__file__).parent / "core" / "scenarios"
+    scenario = scenarios / "de_bavaria_epiphany.json"
+    done = _run(env, "simulate", str(scenario))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (scenarios / "de_bavaria_epiphany.expected.json").read_text(encoding="utf-8")
+
+
+def test_simulate_names_the_bad_field_and_prints_nothing_on_stdout(env: dict[str, str], tmp_path: Path) -> None:
+    scenario = tmp_path / "bad.json"
+    scenario.write_text('{"version": 2}', encoding="utf-8")
+    done = _run(env, "simulate", str(scenario))
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1 and "version" in done.stderr

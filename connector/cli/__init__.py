@@ -134,6 +134,16 @@ def run(ctx: click.Context) -> None:
         click.echo("stopped")
 
 
+def _register() -> None:
+    from connector.cli.engine import explain, simulate
+
+    main.add_command(simulate)
+    main.add_command(explain)
+
+
+_register()
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
