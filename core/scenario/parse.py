@@ -68,8 +68,14 @@ def parse(text: str) -> Scenario:
     Raises:
         ScenarioError: the first problem found, in document order, naming its field.
     """
+    document = decode(text)
+    if isinstance(document, dict) and "version" in document:
+        # The version decides how the rest is read, so it is checked before anything else.
+        version = document["version"]
+        if isinstance(version, bool) or version != VERSION:
+            raise ScenarioError("version", f"unsupported version {version!r} (expected {VERSION})")
     root = Fields(
-        decode(text),
+        document,
         "",
         ("version", "today", "organisation", "policy", "customers", "invoices"),
         ("credits", "pauses", "history"),
