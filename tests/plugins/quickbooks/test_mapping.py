@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from connector.platform import BadRecord, Entity, Fetched
 from core.model import Allocation, Credit, CreditKind, Customer, Invoice, InvoiceStatus, Payment, money
@@ -136,7 +134,9 @@ def invoice_page() -> list[Any]:
 def test_maps_every_invoice_of_the_query_page_field_by_field() -> None:
     raws = invoice_page()
     assert len(raws) == len(INVOICE_PAGE) == 37
-    for raw, (id_, number, customer, issued, due, total, balance, status, updated) in zip(raws, INVOICE_PAGE):
+    for raw, (id_, number, customer, issued, due, total, balance, status, updated) in zip(
+        raws, INVOICE_PAGE, strict=True
+    ):
         result = fetched(Entity.INVOICE, raw)
         assert result.record == Invoice(
             id=id_,
@@ -218,7 +218,7 @@ def test_cdc_deleted_stub_is_deleted_with_its_time_and_never_looks_paid() -> Non
         result = fetched(entity, stub)
         assert (result.external_id, result.record, result.deleted) == ("979", None, True)
         assert result.updated_at == datetime(2015, 12, 23, 20, 55, 50, tzinfo=UTC)
-    with pytest.raises(MappingError, match="^status: "):
+    with pytest.raises(MappingError, match=r"^status: "):
         map_invoice(stub, home_currency=HOME)
 
 
@@ -322,7 +322,7 @@ CUSTOMER_PAGE = [
 def test_maps_every_customer_of_the_query_page() -> None:
     raws = load("customers_query_page.nango-sandbox.json")["QueryResponse"]["Customer"]
     assert len(raws) == len(CUSTOMER_PAGE) == 33
-    for raw, (id_, name, emails) in zip(raws, CUSTOMER_PAGE):
+    for raw, (id_, name, emails) in zip(raws, CUSTOMER_PAGE, strict=True):
         result = fetched(Entity.CUSTOMER, raw)
         assert result.record == Customer(id_, name, emails, language="en", excluded=False, owner=None, active=True)
         assert result.updated_at == utc(raw["MetaData"]["LastUpdatedTime"])
@@ -341,28 +341,28 @@ def test_customer_get_in_credit() -> None:
             {"Active": False},
             Customer("1", "Test Customer Updated Final", ("Birds@Intuit.com",), active=False),
             id="inactive-kept-as-a-customer",
-        ),  # fmt: skip
+        ),
         pytest.param(
             {"Active": DROP},
             Customer("1", "Test Customer Updated Final", ("Birds@Intuit.com",)),
             id="active-absent-means-active",
-        ),  # fmt: skip
+        ),
         pytest.param(
             {"DisplayName": "Amy (deleted)", "Active": False},
             Customer("1", "Amy (deleted)", ("Birds@Intuit.com",), active=False),
             id="qbo-deleted-customer",
-        ),  # fmt: skip
+        ),
         pytest.param({"PrimaryEmailAddr": DROP}, Customer("1", "Test Customer Updated Final"), id="no-email"),
         pytest.param(
             {"PrimaryEmailAddr": {"Address": "a@x.com, b@x.com;A@X.COM"}},
             Customer("1", "Test Customer Updated Final", ("a@x.com", "b@x.com")),
             id="several-addresses",
-        ),  # fmt: skip
+        ),
         pytest.param(
             {"PrimaryEmailAddr": {"Address": "not an address"}},
             Customer("1", "Test Customer Updated Final"),
             id="unusable-address-dropped",
-        ),  # fmt: skip
+        ),
         pytest.param({"Id": 1}, Customer("1", "Test Customer Updated Final", ("Birds@Intuit.com",)), id="int-id"),
     ],
 )
@@ -400,7 +400,7 @@ def payment_page() -> list[Any]:
 def test_maps_every_payment_of_the_query_page() -> None:
     raws = payment_page()
     assert len(raws) == len(PAYMENT_PAGE) == 16
-    for raw, (id_, customer, paid, total, allocations) in zip(raws, PAYMENT_PAGE):
+    for raw, (id_, customer, paid, total, allocations) in zip(raws, PAYMENT_PAGE, strict=True):
         result = fetched(Entity.PAYMENT, raw)
         assert result.record == Payment(
             id_, customer, date.fromisoformat(paid), usd(total), tuple(Allocation(i, usd(a)) for i, a in allocations)
@@ -484,12 +484,12 @@ def test_unapplied_amount_is_exact_when_a_payment_also_consumed_a_credit_memo() 
             [line("12.50", ("1", "Invoice")), line(12.5, ("2", "Invoice"))],
             (Allocation("1", usd("12.50")), Allocation("2", usd("12.5"))),
             id="two-invoices-two-lines",
-        ),  # fmt: skip
+        ),
         pytest.param(
             [{"Amount": 25, "LinkedTxn": [{"TxnId": "67", "TxnType": "Invoice"}], "LineEx": {"any": []}}],
             (Allocation("67", usd("25")),),
             id="jaxb-noise-ignored",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_payment_allocations(lines: list[Any], allocations: tuple[Allocation, ...]) -> None:
@@ -515,7 +515,7 @@ MEMO_PAGE = [
 def test_maps_every_credit_memo_of_the_query_page() -> None:
     raws = load("credit_memos_query_page.nango-sandbox.json")["QueryResponse"]["CreditMemo"]
     assert len(raws) == len(MEMO_PAGE) == 9
-    for raw, (id_, number, issued, total, remaining) in zip(raws, MEMO_PAGE):
+    for raw, (id_, number, issued, total, remaining) in zip(raws, MEMO_PAGE, strict=True):
         result = fetched(Entity.CREDIT_NOTE, raw)
         assert result.record == Credit(
             id_, "1", usd(remaining), CreditKind.CREDIT_NOTE, number, date.fromisoformat(issued), usd(total)
@@ -548,12 +548,12 @@ def test_term_net60() -> None:
             {"Id": "7", "Name": "15th next month", "Type": "DATE_DRIVEN", "DayOfMonthDue": 15},
             Term("7", "15th next month", None),
             id="date-driven",
-        ),  # fmt: skip
+        ),
         pytest.param(
             {"Id": "3", "Name": "Net 30", "DueDays": "30", "Active": False},
             Term("3", "Net 30", 30, False),
             id="string-days-inactive",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_term_shapes(raw: dict[str, Any], expected: Term) -> None:
@@ -591,3 +591,381 @@ def test_entity_names() -> None:
         Entity.PAYMENT: "Payment",
         Entity.CREDIT_NOTE: "CreditMemo",
     }
+
+
+# --- odd real-world shapes that are accepted ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "total", "balance"),
+    [
+        pytest.param({"TotalAmt": "362.07", "Balance": "100"}, "362.07", "100", id="numeric-strings"),
+        pytest.param({"TotalAmt": " 362.07 ", "Balance": "+100.50"}, "362.07", "100.50", id="padded-and-signed"),
+        pytest.param({"TotalAmt": 362.07, "Balance": 0.1}, "362.07", "0.1", id="floats-via-their-repr"),
+        pytest.param({"TotalAmt": 362, "Balance": 100}, "362", "100", id="ints"),
+        pytest.param({"TotalAmt": Decimal("362.070"), "Balance": Decimal("1E+2")}, "362.070", "1E+2", id="decimals"),
+    ],
+)
+def test_amounts_may_be_numbers_numeric_strings_or_floats(overrides: dict[str, Any], total: str, balance: str) -> None:
+    invoice = map_invoice(changed(INVOICE_130, **overrides), home_currency=HOME)
+    assert (invoice.total, invoice.balance) == (usd(total), usd(balance))
+    assert isinstance(invoice.total.amount, Decimal) and str(invoice.total.amount) == total
+
+
+@pytest.mark.parametrize(
+    ("overrides", "home", "currency"),
+    [
+        pytest.param({}, "EUR", "USD", id="currencyref-wins-over-home"),
+        pytest.param({"CurrencyRef": DROP}, "EUR", "EUR", id="absent-means-home"),
+        pytest.param({"CurrencyRef": None}, "gbp", "GBP", id="null-means-home"),
+        pytest.param({"CurrencyRef": {"value": "eur"}}, "USD", "EUR", id="lower-case-code"),
+        pytest.param(
+            {"CurrencyRef": {"value": "CAD", "name": "Canadian Dollar"}, "ExchangeRate": Decimal("0.73")},
+            "USD",
+            "CAD",
+            id="foreign-currency-amounts-untouched",
+        ),
+    ],
+)
+def test_invoice_currency(overrides: dict[str, Any], home: str, currency: str) -> None:
+    invoice = map_invoice(changed(INVOICE_130, **overrides), home_currency=home)
+    assert invoice.total == money("362.07", currency) and invoice.balance == money("362.07", currency)
+
+
+def test_absent_doc_number_is_empty() -> None:
+    assert map_invoice(changed(INVOICE_130, DocNumber=DROP), home_currency=HOME).number == ""
+
+
+# --- bad input: quarantined with the field named and the payload kept ---------------------------
+
+BAD_INVOICES = [
+    pytest.param({"TotalAmt": "abc"}, "TotalAmt", "not a number: 'abc'", id="amount-not-numeric"),
+    pytest.param({"Balance": "12,50"}, "Balance", "not a number: '12,50'", id="amount-decimal-comma"),
+    pytest.param({"Balance": "1_000"}, "Balance", "not a number: '1_000'", id="amount-underscore"),
+    pytest.param({"TotalAmt": "NaN"}, "TotalAmt", "not a number: 'NaN'", id="amount-nan-string"),
+    pytest.param({"TotalAmt": float("inf")}, "TotalAmt", "not a number: 'inf'", id="amount-float-inf"),
+    pytest.param({"TotalAmt": Decimal("NaN")}, "TotalAmt", "expected a number, got Decimal('NaN')", id="amount-nan"),
+    pytest.param({"TotalAmt": True}, "TotalAmt", "expected a number, got True", id="amount-bool"),
+    pytest.param({"TotalAmt": {"value": 1}}, "TotalAmt", "expected a number, got dict", id="amount-object"),
+    pytest.param({"TotalAmt": None}, "TotalAmt", "missing", id="amount-null"),
+    pytest.param({"Balance": DROP}, "Balance", "missing", id="balance-missing"),
+    pytest.param({"Balance": -5}, "Balance", "negative: -5", id="balance-negative"),
+    pytest.param({"Balance": 400}, "Balance", "400 is more than TotalAmt 362.07", id="balance-above-total"),
+    pytest.param({"CustomerRef": DROP}, "CustomerRef", "missing", id="customerref-missing"),
+    pytest.param({"CustomerRef": "24"}, "CustomerRef", "expected an object, got str", id="customerref-not-object"),
+    pytest.param({"CustomerRef": {"name": "x"}}, "CustomerRef.value", "missing", id="customerref-without-value"),
+    pytest.param({"CustomerRef": {"value": ""}}, "CustomerRef.value", "not an id: ''", id="customerref-empty"),
+    pytest.param(
+        {"CurrencyRef": {"value": "XXY"}}, "CurrencyRef.value", "unknown currency 'XXY'", id="currency-unknown"
+    ),
+    pytest.param({"CurrencyRef": {"value": 840}}, "CurrencyRef.value", "expected text, got int", id="currency-numeric"),
+    pytest.param({"CurrencyRef": "USD"}, "CurrencyRef", "expected an object, got str", id="currencyref-not-object"),
+    pytest.param({"DueDate": DROP}, "DueDate", "missing", id="duedate-missing"),
+    pytest.param({"DueDate": "05/08/2026"}, "DueDate", "not a date (YYYY-MM-DD): '05/08/2026'", id="duedate-us-style"),
+    pytest.param(
+        {"DueDate": "2026-02-30"}, "DueDate", "not a date (YYYY-MM-DD): '2026-02-30'", id="duedate-impossible"
+    ),
+    pytest.param({"TxnDate": 20260408}, "TxnDate", "expected text, got int", id="txndate-int"),
+    pytest.param(
+        {"TxnDate": "2026-04-08T00:00:00-07:00"},
+        "TxnDate",
+        "not a date (YYYY-MM-DD): '2026-04-08T00:00:00-07:00'",
+        id="txndate-with-time",
+    ),
+    pytest.param({"DocNumber": 1037}, "DocNumber", "expected text, got int", id="docnumber-int"),
+    pytest.param({"PrivateNote": ["Voided"]}, "PrivateNote", "expected text, got list", id="note-list"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "field", "error"), BAD_INVOICES)
+def test_bad_invoice_is_quarantined_naming_the_field(overrides: dict[str, Any], field: str, error: str) -> None:
+    raw = changed(INVOICE_130, **overrides)
+    assert bad(Entity.INVOICE, raw) == BadRecord(Entity.INVOICE, "130", field, error, raw)
+    assert bad(Entity.INVOICE, raw).payload is raw
+    with pytest.raises(MappingError) as caught:
+        map_invoice(raw, home_currency=HOME)
+    assert (caught.value.field, caught.value.message, str(caught.value)) == (field, error, f"{field}: {error}")
+
+
+def test_the_two_messages_the_issue_names() -> None:
+    with pytest.raises(MappingError, match=r"^CurrencyRef\.value: unknown currency 'XXY'$"):
+        map_invoice(changed(INVOICE_130, CurrencyRef={"value": "XXY"}), home_currency=HOME)
+    with pytest.raises(MappingError, match=r"^CustomerRef: missing$"):
+        map_invoice(changed(INVOICE_130, CustomerRef=DROP), home_currency=HOME)
+
+
+@pytest.mark.parametrize(
+    ("entity", "raw", "external_id", "field", "error"),
+    [
+        pytest.param(
+            Entity.INVOICE,
+            changed(INVOICE_130, MetaData={"LastUpdatedTime": "yesterday"}),
+            "130",
+            "MetaData.LastUpdatedTime",
+            "not an ISO 8601 instant: 'yesterday'",
+            id="updated-time-garbage",
+        ),
+        pytest.param(
+            Entity.INVOICE,
+            changed(INVOICE_130, MetaData={"LastUpdatedTime": "2026-05-05T03:13:29"}),
+            "130",
+            "MetaData.LastUpdatedTime",
+            "no time or no UTC offset: '2026-05-05T03:13:29'",
+            id="updated-time-naive",
+        ),
+        pytest.param(
+            Entity.INVOICE,
+            changed(INVOICE_130, MetaData="2026"),
+            "130",
+            "MetaData",
+            "expected an object, got str",
+            id="metadata-not-object",
+        ),
+        pytest.param(Entity.INVOICE, changed(INVOICE_130, Id=DROP), "", "Id", "missing", id="invoice-without-id"),
+        pytest.param(Entity.INVOICE, changed(INVOICE_130, Id=["130"]), "", "Id", "not an id: ['130']", id="id-list"),
+        pytest.param(Entity.INVOICE, changed(INVOICE_130, Id=True), "", "Id", "not an id: True", id="id-bool"),
+        pytest.param(
+            Entity.PAYMENT,
+            changed(PAYMENT_125, Line=[line("x", ("67", "Invoice"))]),
+            "125",
+            "Line[0].Amount",
+            "not a number: 'x'",
+            id="payment-line-amount",
+        ),
+        pytest.param(
+            Entity.PAYMENT,
+            changed(PAYMENT_125, Line=[line(1, ("67", "Invoice")), line(-3, ("68", "Invoice"))]),
+            "125",
+            "Line[1].Amount",
+            "negative: -3",
+            id="payment-line-negative",
+        ),
+        pytest.param(
+            Entity.PAYMENT,
+            changed(PAYMENT_125, Line=[{"Amount": 25, "LinkedTxn": [{"TxnType": "Invoice"}]}]),
+            "125",
+            "Line[0].LinkedTxn[0].TxnId",
+            "missing",
+            id="payment-link-without-id",
+        ),
+        pytest.param(
+            Entity.PAYMENT,
+            changed(PAYMENT_125, Line=[{"Amount": 25, "LinkedTxn": [{"TxnId": "67"}]}]),
+            "125",
+            "Line[0].LinkedTxn[0].TxnType",
+            "missing",
+            id="payment-link-without-type",
+        ),
+        pytest.param(
+            Entity.PAYMENT,
+            changed(PAYMENT_125, Line=[line(9, ("1", "Invoice"), ("2", "Invoice"))]),
+            "125",
+            "Line[0].LinkedTxn",
+            "one line linked to several invoices",
+            id="payment-line-two-invoices",
+        ),
+        pytest.param(
+            Entity.PAYMENT,
+            changed(PAYMENT_125, Line={"Amount": 25}),
+            "125",
+            "Line",
+            "expected a list, got dict",
+            id="payment-lines-not-list",
+        ),
+        pytest.param(
+            Entity.PAYMENT,
+            changed(PAYMENT_125, Line=["x"]),
+            "125",
+            "Line[0]",
+            "expected an object, got str",
+            id="payment-line-not-object",
+        ),
+        pytest.param(
+            Entity.PAYMENT,
+            changed(PAYMENT_125, TotalAmt="25 USD"),
+            "125",
+            "TotalAmt",
+            "not a number: '25 USD'",
+            id="payment-total",
+        ),
+        pytest.param(
+            Entity.PAYMENT,
+            changed(PAYMENT_125, CustomerRef=DROP),
+            "125",
+            "CustomerRef",
+            "missing",
+            id="payment-without-customer",
+        ),
+        pytest.param(
+            Entity.PAYMENT, changed(PAYMENT_125, TxnDate=DROP), "125", "TxnDate", "missing", id="payment-without-date"
+        ),
+        pytest.param(
+            Entity.CREDIT_NOTE,
+            changed(MEMO_184, RemainingCredit="ten"),
+            "184",
+            "RemainingCredit",
+            "not a number: 'ten'",
+            id="memo-remaining",
+        ),
+        pytest.param(
+            Entity.CREDIT_NOTE,
+            changed(MEMO_184, CurrencyRef={"value": "XXY"}),
+            "184",
+            "CurrencyRef.value",
+            "unknown currency 'XXY'",
+            id="memo-currency",
+        ),
+        pytest.param(
+            Entity.CUSTOMER,
+            changed(CUSTOMER_1, DisplayName=DROP),
+            "1",
+            "DisplayName",
+            "missing",
+            id="customer-without-name",
+        ),
+        pytest.param(
+            Entity.CUSTOMER,
+            changed(CUSTOMER_1, DisplayName="  "),
+            "1",
+            "DisplayName",
+            "empty",
+            id="customer-blank-name",
+        ),
+        pytest.param(
+            Entity.CUSTOMER,
+            changed(CUSTOMER_1, Active="yes"),
+            "1",
+            "Active",
+            "expected true or false, got 'yes'",
+            id="customer-active-text",
+        ),
+        pytest.param(
+            Entity.CUSTOMER,
+            changed(CUSTOMER_1, PrimaryEmailAddr="Birds@Intuit.com"),
+            "1",
+            "PrimaryEmailAddr",
+            "expected an object, got str",
+            id="customer-email-not-object",
+        ),
+        pytest.param(
+            Entity.CUSTOMER,
+            changed(CUSTOMER_1, PrimaryEmailAddr={"Address": 5}),
+            "1",
+            "PrimaryEmailAddr.Address",
+            "expected text, got int",
+            id="customer-email-not-text",
+        ),
+    ],
+)
+def test_bad_records_of_every_entity(entity: Entity, raw: Any, external_id: str, field: str, error: str) -> None:
+    assert bad(entity, raw) == BadRecord(entity, external_id, field, error, raw)
+
+
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [
+        pytest.param("fault_5010_stale_object.intuit-docs.json", "Id", id="fault-5010"),
+        pytest.param("fault_610_object_not_found.intuit-docs.json", "Id", id="fault-610"),
+        pytest.param("error_401_authentication.python-quickbooks-issue118.raw.json", "Id", id="error-401-body"),
+        pytest.param(
+            "invoice_sparse_update_privatenote_request.nango-sandbox.json", "CustomerRef", id="sparse-request"
+        ),
+    ],
+)
+def test_error_bodies_and_partial_objects_are_not_invoices(name: str, field: str) -> None:
+    raw = load(name)
+    result = bad(Entity.INVOICE, raw)
+    assert (result.field, result.error, result.payload) == (field, "missing", raw)
+
+
+def test_batch_response_faults_are_quarantined_and_other_entities_are_not_ours() -> None:
+    items = load("batch_response_mixed_faults.intuit-docs.json")["BatchItemResponse"]
+    faults = [item["Fault"] for item in items if "Fault" in item]
+    assert [f["Error"][0]["code"] for f in faults] == ["6240", "610", "5010"]
+    assert all(bad(Entity.INVOICE, fault).field == "Id" for fault in faults)
+    receipt = items[3]["QueryResponse"]["SalesReceipt"][0]  # a query item of the batch: not a synced entity
+    assert "SalesReceipt" not in ENTITY_NAMES.values()
+    assert bad(Entity.INVOICE, receipt).field == "DueDate"
+
+
+def test_batch_request_invoice_is_a_delete_order_not_an_invoice() -> None:
+    order = load("batch_request_mixed.intuit-docs.json")["BatchItemRequest"][1]
+    assert (order["operation"], bad(Entity.INVOICE, order["Invoice"]).field) == ("delete", "CustomerRef")
+
+
+def test_attachable_is_not_an_invoice() -> None:
+    raw = load("attachable_note_on_invoice_response.intuit-docs.json")["Attachable"]
+    assert bad(Entity.INVOICE, raw) == BadRecord(Entity.INVOICE, "200900000000000008541", "CustomerRef", "missing", raw)
+    request = load("attachable_note_on_invoice_request.intuit-docs.json")
+    assert bad(Entity.INVOICE, request).field == "Id"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param((SAMPLES / "error_429_throttle.quickbooks-ruby.xml").read_text(), id="xml-where-json-belongs"),
+        pytest.param([INVOICE_130], id="a-list"),
+        pytest.param(None, id="null"),
+        pytest.param(Decimal("130"), id="a-number"),
+    ],
+)
+def test_payload_that_is_not_an_object_is_quarantined_whole(payload: Any) -> None:
+    result = bad(Entity.INVOICE, payload)
+    assert (result.external_id, result.field, result.payload) == ("", "", {"value": payload})
+    assert result.error.startswith("expected a JSON object, got ")
+
+
+def test_caller_bugs_raise() -> None:
+    with pytest.raises(ValueError, match="no overpayment records"):
+        map_record(Entity.OVERPAYMENT, INVOICE_130, home_currency=HOME)
+    with pytest.raises(ValueError, match="home_currency"):
+        map_record(Entity.INVOICE, INVOICE_130, home_currency="XXY")
+    with pytest.raises(ValueError, match="home_currency"):
+        map_invoice(INVOICE_130, home_currency="")
+
+
+# --- instants -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("2015-07-24T10:33:39-07:00", datetime(2015, 7, 24, 17, 33, 39, tzinfo=UTC), id="metadata"),
+        pytest.param("2015-10-05T14:42:19-0700", datetime(2015, 10, 5, 21, 42, 19, tzinfo=UTC), id="offset-no-colon"),
+        pytest.param(
+            "2025-09-10T21:31:25.179851517Z", datetime(2025, 9, 10, 21, 31, 25, 179851, tzinfo=UTC), id="nanoseconds-z"
+        ),
+        pytest.param("2016-10-05T03:09:04.000Z", datetime(2016, 10, 5, 3, 9, 4, tzinfo=UTC), id="millis-z"),
+        pytest.param(
+            "2015-07-28T08:52:57.63-07:00", datetime(2015, 7, 28, 15, 52, 57, 630000, tzinfo=UTC), id="response-time"
+        ),
+        pytest.param("2026-03-29T03:30:00+02:00", datetime(2026, 3, 29, 1, 30, tzinfo=UTC), id="dst-edge-berlin"),
+    ],
+)
+def test_parses_qbo_instants_to_utc(text: str, expected: datetime) -> None:
+    parsed = parse_qbo_datetime(text)
+    assert parsed == expected and parsed.tzinfo is UTC
+
+
+@pytest.mark.parametrize("text", ["2015-07-24T10:33:39", "2015-07-24", "yesterday", "", "1533811101733", 1533811101733])
+def test_refuses_instants_without_offset_or_time(text: Any) -> None:
+    with pytest.raises(ValueError):
+        parse_qbo_datetime(text)
+
+
+# --- every sample is used -------------------------------------------------------------------------
+
+NOT_FOR_MAPPING = {
+    # OAuth and transport samples: client.py's tests read these, not the mapping's.
+    "openid_discovery.dotnet-sdk.json",
+    "token_refresh_response.dotnet-sdk.json",
+    "token_response_body.oauth-jsclient-readme.raw.json",
+    "token_error_invalid_grant.python-quickbooks-issue397.raw.json",
+}
+
+
+def test_every_sample_is_read_by_a_test() -> None:
+    sources = Path(__file__).read_text() + (Path(__file__).parent / "test_webhooks.py").read_text()
+    samples = {p.name for p in SAMPLES.iterdir() if p.name != "SOURCES.md"}
+    unread = {name for name in samples - NOT_FOR_MAPPING if name not in sources}
+    assert unread == set()
