@@ -151,6 +151,27 @@ class WebhookNotice:
     occurred_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class PlatformConfig:
+    """How arcadence reaches one platform (from ``ARCADENCE_<PLATFORM>_*`` variables).
+
+    Attributes:
+        client_id: the OAuth client id of the arcadence app.
+        client_secret: its secret.
+        redirect_uri: the OAuth callback URL registered with the platform.
+        identity_url: QBO: the OpenID discovery document URL; Xero: the identity base URL.
+        api_base: the accounting API base URL (``…/v3`` for QBO, ``…/api.xro/2.0`` for Xero).
+        webhook_key: the key webhooks are signed with (QBO verifier token, Xero webhook key).
+    """
+
+    client_id: str
+    client_secret: str = dataclass_field(repr=False)
+    redirect_uri: str = ""
+    identity_url: str = ""
+    api_base: str = ""
+    webhook_key: str = dataclass_field(default="", repr=False)
+
+
 class TokenSource(Protocol):
     """Gives a plugin the current tokens of a grant, and refreshes them through the store."""
 
@@ -171,10 +192,12 @@ class OrgAccess:
     Attributes:
         external_id: realm or tenant id.
         tokens: the grant's tokens.
+        base_currency: the organisation's home currency (amounts without a currency are in it).
     """
 
     external_id: str
     tokens: TokenSource
+    base_currency: str = "EUR"
 
 
 @runtime_checkable
@@ -214,8 +237,9 @@ class Platform(Protocol):
         """Revoke the grant at the platform."""
         ...
 
-    def list_organisations(self, tokens: TokenSet) -> Sequence[OrgRef]:
-        """The organisations the grant can reach now."""
+    def list_organisations(self, tokens: TokenSet, grant_ref: str | None = None) -> Sequence[OrgRef]:
+        """The organisations the grant can reach now (``grant_ref``: what the grant was stored with,
+        the realm id for QBO, whose tokens do not name it)."""
         ...
 
     def fetch_changes(self, org: OrgAccess, since: Mapping[Entity, datetime | None]) -> Iterator[ChangePage]:
@@ -256,6 +280,9 @@ class UnfinishedPlatform:
     issue: ClassVar[int] = 0
     implemented: ClassVar[bool] = False
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
     def _missing(self, what: str) -> NotImplementedError:
         return NotImplementedError(f"{self.display_name} plugin: {what} is not implemented yet (issue #{self.issue})")
 
@@ -271,7 +298,7 @@ class UnfinishedPlatform:
     def revoke(self, tokens: TokenSet) -> None:
         raise self._missing("revoke")
 
-    def list_organisations(self, tokens: TokenSet) -> Sequence[OrgRef]:
+    def list_organisations(self, tokens: TokenSet, grant_ref: str | None = None) -> Sequence[OrgRef]:
         raise self._missing("list_organisations")
 
     def fetch_changes(self, org: OrgAccess, since: Mapping[Entity, datetime | None]) -> Iterator[ChangePage]:

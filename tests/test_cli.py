@@ -25,7 +25,7 @@ def test_version_names_the_plugins_and_their_state(env: dict[str, str]) -> None:
     done = _run(env, "version")
     assert done.returncode == 0
     assert done.stdout.startswith("arcadence 0.1.0\n")
-    assert "platform quickbooks: not implemented yet" in done.stdout
+    assert "platform quickbooks: ready" in done.stdout
     assert "platform xero: not implemented yet" in done.stdout
 
 
