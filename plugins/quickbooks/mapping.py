@@ -4,8 +4,8 @@ The input is one entity object as the API returns it (the value under ``"Invoice
 element of ``QueryResponse.Invoice`` or of a CDC page), parsed with ``parse_float=Decimal``.
 Floats are accepted too, through ``str()`` (their shortest repr, ``362.07``), and so are numeric
 strings (``"362.07"``); anything else where an amount belongs is a :class:`MappingError` naming the
-field. :func:`map_record` turns every such error into a :class:`~connector.platform.BadRecord`, so a
-sync can quarantine the record and go on.
+field, which every ``map_*`` function raises for bad data. :func:`map_record` turns those errors
+into a :class:`~connector.platform.BadRecord`, so a sync can quarantine the record and go on.
 
 Decisions where QBO says nothing (each also in the function's docstring):
 
@@ -27,21 +27,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any
 
 from connector.platform import BadRecord, DomainRecord, Entity, Fetched
-from core.model import (
-    ISO_CURRENCIES,
-    Allocation,
-    Credit,
-    CreditKind,
-    Customer,
-    Invoice,
-    InvoiceStatus,
-    Money,
-    Payment,
-    money,
-)
+from core.model import ISO_CURRENCIES, Allocation, Credit, CreditKind, Customer, Invoice, InvoiceStatus, Payment, money
 
 ENTITY_NAMES: Mapping[Entity, str] = MappingProxyType(
     {
@@ -56,7 +45,6 @@ ENTITY_NAMES: Mapping[Entity, str] = MappingProxyType(
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
-_T = TypeVar("_T")
 
 
 class MappingError(ValueError):
@@ -181,12 +169,17 @@ def _currency(raw: Mapping[str, Any], home_currency: str) -> str:
     return code.upper()
 
 
-def _list(raw: Mapping[str, Any], key: str, prefix: str = "") -> list[Any]:
+def _objects(raw: Mapping[str, Any], key: str, prefix: str = "") -> list[Mapping[str, Any]]:
+    """A list of objects; absent or null is empty."""
     value = raw.get(key)
+    path = _path(prefix, key)
     if value is None:
         return []
     if not isinstance(value, list):
-        raise MappingError(_path(prefix, key), f"expected a list, got {type(value).__name__}")
+        raise MappingError(path, f"expected a list, got {type(value).__name__}")
+    for i, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            raise MappingError(f"{path}[{i}]", f"expected an object, got {type(item).__name__}")
     return value
 
 
@@ -228,6 +221,13 @@ def _check_home(home_currency: str) -> str:
     return home_currency.upper()
 
 
+def _transaction(raw: Mapping[str, Any], home_currency: str) -> tuple[str, str, str]:
+    """Id, customer id and currency of an invoice, payment or credit memo."""
+    home = _check_home(home_currency)
+    _refuse_stub(raw)
+    return _id(raw), _ref(raw, "CustomerRef"), _currency(raw, home)
+
+
 # --- entities
 
 
@@ -238,13 +238,7 @@ def map_customer(raw: Mapping[str, Any], *, home_currency: str) -> Customer:
     :func:`invoice_emails`). ``language`` is ``"en"``, a neutral default: QBO has none, and the
     connector does not overwrite a language set locally. ``excluded`` is False (QBO has no such
     flag). An inactive customer (``Active: false``, QBO's "delete") maps like any other.
-
-    Args:
-        raw: the Customer object.
-        home_currency: the company's currency (unused: a customer record carries no money).
-
-    Raises:
-        MappingError: naming the field at fault.
+    ``home_currency`` is only checked: a customer record carries no money.
     """
     _check_home(home_currency)
     _refuse_stub(raw)
@@ -280,19 +274,9 @@ def map_invoice(raw: Mapping[str, Any], *, home_currency: str) -> Invoice:
     ``number`` is ``DocNumber`` (``""`` when absent), ``issue_date`` is ``TxnDate``, ``due_date``
     ``DueDate`` (both company-local dates), ``total`` ``TotalAmt`` and ``balance`` ``Balance``, in
     ``CurrencyRef`` or the home currency. ``paid_date`` is None (see :func:`derive_paid_date`).
-
-    Args:
-        raw: the Invoice object (not a deleted stub: :func:`map_record` handles those).
-        home_currency: the company's currency, used when ``CurrencyRef`` is absent.
-
-    Raises:
-        MappingError: naming the field at fault.
+    A deleted stub is refused (``status``): :func:`map_record` reports those as deleted.
     """
-    home = _check_home(home_currency)
-    _refuse_stub(raw)
-    invoice_id = _id(raw)
-    customer_id = _ref(raw, "CustomerRef")
-    currency = _currency(raw, home)
+    invoice_id, customer_id, currency = _transaction(raw, home_currency)
     total = _non_negative(raw, "TotalAmt")
     balance = _non_negative(raw, "Balance")
     if balance > total:
@@ -316,32 +300,20 @@ def map_payment(raw: Mapping[str, Any], *, home_currency: str) -> Payment:
     amounts left out. Lines linked to a CreditMemo are credit consumed, not money received: when QBO
     applies a credit memo it makes a Payment with ``TotalAmt`` 0, one Invoice line and one
     CreditMemo line (notes §3.3, Payment 74), which maps to amount 0 with one allocation.
-
-    Raises:
-        MappingError: naming the field at fault.
     """
-    home = _check_home(home_currency)
-    _refuse_stub(raw)
-    payment_id = _id(raw)
-    customer_id = _ref(raw, "CustomerRef")
-    currency = _currency(raw, home)
+    payment_id, customer_id, currency = _transaction(raw, home_currency)
     allocations: list[Allocation] = []
-    for i, line in enumerate(_list(raw, "Line")):
-        prefix = f"Line[{i}]"
-        if not isinstance(line, Mapping):
-            raise MappingError(prefix, f"expected an object, got {type(line).__name__}")
-        invoices = []
-        for j, linked in enumerate(_list(line, "LinkedTxn", prefix)):
-            if not isinstance(linked, Mapping):
-                raise MappingError(f"{prefix}.LinkedTxn[{j}]", f"expected an object, got {type(linked).__name__}")
-            if _text(linked, "TxnType", f"{prefix}.LinkedTxn[{j}]") == "Invoice":
-                invoices.append(_id(linked, "TxnId", f"{prefix}.LinkedTxn[{j}]"))
+    for i, line in enumerate(_objects(raw, "Line")):
+        invoices = [
+            _id(linked, "TxnId", f"Line[{i}].LinkedTxn[{j}]")
+            for j, linked in enumerate(_objects(line, "LinkedTxn", f"Line[{i}]"))
+            if _text(linked, "TxnType", f"Line[{i}].LinkedTxn[{j}]") == "Invoice"
+        ]
         if len(invoices) > 1:
-            raise MappingError(f"{prefix}.LinkedTxn", "one line linked to several invoices")
-        if invoices:
-            amount = _non_negative(line, "Amount", prefix)
-            if amount:
-                allocations.append(Allocation(invoices[0], money(amount, currency)))
+            raise MappingError(f"Line[{i}].LinkedTxn", "one line linked to several invoices")
+        amount = _non_negative(line, "Amount", f"Line[{i}]") if invoices else Decimal(0)
+        if amount:  # zeroed lines (a voided payment) move nothing
+            allocations.append(Allocation(invoices[0], money(amount, currency)))
     return Payment(
         id=payment_id,
         customer_id=customer_id,
@@ -371,9 +343,6 @@ def map_unapplied_payment(raw: Mapping[str, Any], *, home_currency: str) -> Cred
     QBO states it (``Line: []`` and ``UnappliedAmt = TotalAmt`` for a payment not applied at all,
     notes §3.3); without ``UnappliedAmt`` this is :func:`unapplied_credit`. The credit's number is
     the ``PaymentRefNum``.
-
-    Raises:
-        MappingError: naming the field at fault.
     """
     payment = map_payment(raw, home_currency=home_currency)
     if raw.get("UnappliedAmt") is None:
@@ -384,11 +353,9 @@ def map_unapplied_payment(raw: Mapping[str, Any], *, home_currency: str) -> Cred
 def _unapplied(payment: Payment, left: Decimal, number: str = "") -> Credit | None:
     if left <= 0:
         return None
-    currency = payment.amount.currency
-    kind = CreditKind.UNAPPLIED_PAYMENT
-    return Credit(
-        payment.id, payment.customer_id, Money(left, currency), kind, number, payment.payment_date, payment.amount
-    )
+    amount = money(left, payment.amount.currency)
+    return Credit(payment.id, payment.customer_id, amount, CreditKind.UNAPPLIED_PAYMENT, number, payment.payment_date,
+                  payment.amount)  # fmt: skip
 
 
 def map_credit_memo(raw: Mapping[str, Any], *, home_currency: str) -> Credit:
@@ -397,15 +364,8 @@ def map_credit_memo(raw: Mapping[str, Any], *, home_currency: str) -> Credit:
     A fully applied memo maps to a zero credit (not None), so a stored credit is brought to zero.
     Without ``RemainingCredit`` the memo's ``Balance`` is used (they are equal in every sample).
     ``number`` is ``DocNumber``, ``issue_date`` ``TxnDate`` and ``total`` ``TotalAmt``.
-
-    Raises:
-        MappingError: naming the field at fault.
     """
-    home = _check_home(home_currency)
-    _refuse_stub(raw)
-    memo_id = _id(raw)
-    customer_id = _ref(raw, "CustomerRef")
-    currency = _currency(raw, home)
+    memo_id, customer_id, currency = _transaction(raw, home_currency)
     key = "RemainingCredit" if raw.get("RemainingCredit") is not None or raw.get("Balance") is None else "Balance"
     return Credit(
         memo_id,
@@ -419,11 +379,7 @@ def map_credit_memo(raw: Mapping[str, Any], *, home_currency: str) -> Credit:
 
 
 def map_term(raw: Mapping[str, Any]) -> Term:
-    """Map a QBO Term. ``due_days`` is ``DueDays`` (None for a DATE_DRIVEN term without it).
-
-    Raises:
-        MappingError: naming the field at fault.
-    """
+    """Map a QBO Term. ``due_days`` is ``DueDays`` (None for a DATE_DRIVEN term without it)."""
     due_days: int | None = None
     if raw.get("DueDays") is not None:
         days = _amount(raw, "DueDays")
@@ -465,13 +421,9 @@ def parse_qbo_datetime(value: str) -> datetime:
 
 
 _MAPPERS: Mapping[Entity, Callable[..., DomainRecord]] = MappingProxyType(
-    {
-        Entity.CUSTOMER: map_customer,
-        Entity.INVOICE: map_invoice,
-        Entity.PAYMENT: map_payment,
-        Entity.CREDIT_NOTE: map_credit_memo,
-    }
-)
+    {Entity.CUSTOMER: map_customer, Entity.INVOICE: map_invoice, Entity.PAYMENT: map_payment,
+     Entity.CREDIT_NOTE: map_credit_memo}
+)  # fmt: skip
 
 
 def _updated_at(raw: Mapping[str, Any]) -> datetime | None:
@@ -480,14 +432,12 @@ def _updated_at(raw: Mapping[str, Any]) -> datetime | None:
     meta = _object(raw, "MetaData")
     if meta.get("LastUpdatedTime") is None:
         return None
-    return _guard("MetaData.LastUpdatedTime", parse_qbo_datetime, _text(meta, "LastUpdatedTime", "MetaData"))
-
-
-def _guard(field: str, parse: Callable[[str], _T], value: str) -> _T:
     try:
-        return parse(value)
+        return parse_qbo_datetime(_text(meta, "LastUpdatedTime", "MetaData"))
+    except MappingError:
+        raise
     except ValueError as exc:
-        raise MappingError(field, str(exc)) from None
+        raise MappingError("MetaData.LastUpdatedTime", str(exc)) from None
 
 
 def map_record(entity: Entity, raw: Mapping[str, Any], *, home_currency: str) -> Fetched | BadRecord:

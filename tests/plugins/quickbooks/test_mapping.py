@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from connector.platform import BadRecord, Entity, Fetched
 from core.model import Allocation, Credit, CreditKind, Customer, Invoice, InvoiceStatus, Payment, money
@@ -969,3 +971,56 @@ def test_every_sample_is_read_by_a_test() -> None:
     samples = {p.name for p in SAMPLES.iterdir() if p.name != "SOURCES.md"}
     unread = {name for name in samples - NOT_FOR_MAPPING if name not in sources}
     assert unread == set()
+
+
+# --- never raises on arbitrary JSON ----------------------------------------------------------------
+
+KEYS = ["Id", "TotalAmt", "Balance", "DueDate", "TxnDate", "CustomerRef", "CurrencyRef", "value", "Line", "LinkedTxn",
+        "TxnId", "TxnType", "Amount", "MetaData", "LastUpdatedTime", "status", "DisplayName", "PrimaryEmailAddr",
+        "Address", "RemainingCredit", "DocNumber", "PrivateNote", "Active", "UnappliedAmt"]  # fmt: skip
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.decimals()
+    | st.text(max_size=12)
+    | st.sampled_from(["Deleted", "Invoice", "USD", "XXY", "2026-04-08", "2026-04-08T13:13:33-07:00", "Voided", "-1"])
+)
+JSON = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=5), inner, max_size=6)
+    ),
+    max_leaves=25,
+)
+SAMPLE_OBJECTS = [(Entity.INVOICE, INVOICE_130), (Entity.PAYMENT, PAYMENT_125), (Entity.CUSTOMER, CUSTOMER_1),
+                  (Entity.CREDIT_NOTE, MEMO_184)]  # fmt: skip
+
+
+def assert_mapped_or_quarantined(entity: Entity, raw: Any) -> None:
+    result = map_record(entity, raw, home_currency=HOME)
+    assert isinstance(result, Fetched | BadRecord)
+    if isinstance(result, BadRecord):
+        assert not result.error.startswith("unexpected"), result  # the safety net stays unused
+        assert result.payload is raw or result.payload == {"value": raw}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entity=st.sampled_from(list(ENTITY_NAMES)), raw=JSON)
+def test_arbitrary_json_is_mapped_or_quarantined(entity: Entity, raw: Any) -> None:
+    assert_mapped_or_quarantined(entity, raw)
+
+
+@settings(max_examples=500, deadline=None)
+@given(which=st.sampled_from(SAMPLE_OBJECTS), key=st.sampled_from(KEYS), value=JSON, nested=st.booleans())
+def test_a_sample_with_one_field_replaced_is_mapped_or_quarantined(
+    which: tuple[Entity, Mapping[str, Any]], key: str, value: Any, nested: bool
+) -> None:
+    entity, sample = which
+    raw = dict(sample)
+    if nested and isinstance(raw.get("Line"), list) and raw["Line"]:
+        raw["Line"] = [dict(raw["Line"][0], **{key: value}), *raw["Line"][1:]]
+    else:
+        raw[key] = value
+    assert_mapped_or_quarantined(entity, raw)
