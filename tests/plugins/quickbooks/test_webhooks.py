@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connector.platform import Entity, WebhookNotice
 from plugins.quickbooks import webhooks
@@ -332,3 +335,38 @@ def test_malformed_bodies_raise_naming_the_path(body: bytes, message: str) -> No
 def test_int_ids_are_taken_as_meant() -> None:
     [notice] = parse_notifications(cloud(intuitentityid=1234, intuitaccountid=310687))
     assert (notice.external_org_id, notice.external_id) == ("310687", "1234")
+
+
+# --- never anything but a notice list or WebhookFormatError ----------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8)
+    | st.sampled_from(["Invoice", "qbo.invoice.updated.v1", "qbo.x", "2015-10-05T14:42:19-0700", "Merge", "1.0"]),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(
+        st.sampled_from(["eventNotifications", "realmId", "dataChangeEvent", "entities", "name", "id", "operation",
+                         "lastUpdated", "deletedId", "specversion", "type", "time", "intuitaccountid",
+                         "intuitentityid"]) | st.text(max_size=4),
+        inner,
+        max_size=6,
+    ),
+    max_leaves=30,
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(payload=JSON)
+def test_arbitrary_json_gives_notices_or_a_format_error(payload: Any) -> None:
+    try:
+        notices = parse_notifications(json.dumps(payload).encode())
+    except WebhookFormatError:
+        return
+    assert all(isinstance(n, WebhookNotice) and n.occurred_at.tzinfo is UTC for n in notices)
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.binary(max_size=64), signature=st.none() | st.text(max_size=60), key=st.text(max_size=20))
+def test_verify_never_raises(body: bytes, signature: str | None, key: str) -> None:
+    assert verify_signature(body, signature, key) in (True, False)
+    with contextlib.suppress(WebhookFormatError):
+        parse_notifications(body)
