@@ -42,6 +42,10 @@ VARIABLES: dict[str, tuple[str, str]] = {
     ),
     "ARCADENCE_HOST": ("127.0.0.1", "address the web app listens on"),
     "ARCADENCE_PORT": ("5000", "port the web app listens on"),
+    "ARCADENCE_PUBLIC_URL": (
+        "http://$ARCADENCE_HOST:$ARCADENCE_PORT",
+        "the URL people and platforms reach the app at (OAuth callbacks, webhooks, payer links)",
+    ),
     "ARCADENCE_LOG_LEVEL": ("INFO", "DEBUG, INFO, WARNING or ERROR"),
 }
 
@@ -62,6 +66,7 @@ class Settings:
         host: the address the web app listens on.
         port: the port the web app listens on.
         log_level: the logging level name.
+        public_url: the URL the app is reached at, without a trailing slash.
     """
 
     env: str
@@ -72,6 +77,7 @@ class Settings:
     host: str
     port: int
     log_level: str
+    public_url: str = ""
 
     @property
     def is_sqlite(self) -> bool:
@@ -151,6 +157,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     session_secret = _get(env_map, "ARCADENCE_SESSION_SECRET")
     port = _parse_port(_get(env_map, "ARCADENCE_PORT") or "5000")
     log_level = (_get(env_map, "ARCADENCE_LOG_LEVEL") or "INFO").upper()
+    host = _get(env_map, "ARCADENCE_HOST") or "127.0.0.1"
+    public_url = (_get(env_map, "ARCADENCE_PUBLIC_URL") or f"http://{host}:{port}").rstrip("/")
+    if not public_url.startswith(("http://", "https://")):
+        raise ConfigError(f"ARCADENCE_PUBLIC_URL: not an http(s) URL: {public_url!r}")
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"ARCADENCE_LOG_LEVEL: not a level: {log_level!r}")
     if env == "production":
@@ -174,9 +184,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_url=url.render_as_string(hide_password=False),
         secret_keys=keys,
         session_secret=session_secret,
-        host=_get(env_map, "ARCADENCE_HOST") or "127.0.0.1",
+        host=host,
         port=port,
         log_level=log_level,
+        public_url=public_url,
     )
 
 

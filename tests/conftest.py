@@ -20,7 +20,11 @@ from psycopg import sql
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from connector.clock import FixedClock
+from connector.config import load_settings
 from connector.db.session import make_engine, session_factory, upgrade
+from connector.runtime import build_runtime
+from tests.personas import World, make_world
 
 PG_ADMIN = os.environ.get("ARCADENCE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 NOW = datetime(2026, 3, 10, 8, 30, tzinfo=UTC)
@@ -92,3 +96,12 @@ def env(tmp_path: Path, sqlite_url: str, secret_keys: tuple[bytes, ...]) -> dict
         "ARCADENCE_SECRET_KEYS": ",".join(k.decode() for k in secret_keys),
         "ARCADENCE_SESSION_SECRET": "test-session-secret",
     }
+
+
+@pytest.fixture
+def world(env: dict[str, str], sqlite_url: str) -> Iterator[World]:
+    """The web app on a migrated SQLite store with the three personas (no platform configured)."""
+    upgrade(sqlite_url)
+    runtime = build_runtime(load_settings(env), configs={}, clock=FixedClock(NOW))
+    yield make_world(runtime)
+    runtime.close()

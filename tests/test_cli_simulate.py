@@ -101,7 +101,7 @@ def test_unreadable_file_is_one_line_exit_2(tmp_path: Path) -> None:
 def _module(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-m", "connector.cli.engine", *args],
+        [str(Path(sys.executable).parent / "arcadence"), *args],
         capture_output=True,
         text=True,
         encoding="utf-8",

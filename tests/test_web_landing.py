@@ -1,56 +1,38 @@
-"""The landing page says plainly what is and is not connected."""
+"""The landing page says plainly what is and is not connected, and shows a user their own
+organisations only."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from sqlalchemy import update
 
-from flask.testing import FlaskClient
-from sqlalchemy.orm import Session, sessionmaker
-
-from connector.config import load_settings
-from connector.db import Connection, Firm, Organisation
-from connector.db.session import session_factory, upgrade
-from web import create_app
-
-NOW = datetime(2026, 3, 10, 8, 30, tzinfo=UTC)
+from connector.db import Connection, Organisation
+from tests.personas import NOW, World
 
 
-def _client(env: dict[str, str], sqlite_url: str) -> tuple[FlaskClient, sessionmaker[Session]]:
-    upgrade(sqlite_url)
-    app = create_app({"TESTING": True}, settings=load_settings(env))
-    return app.test_client(), session_factory(app.extensions["arcadence"]["engine"])
-
-
-def test_empty_installation_says_nothing_is_connected(env: dict[str, str], sqlite_url: str) -> None:
-    client, _ = _client(env, sqlite_url)
-    page = client.get("/").get_data(as_text=True)
-    assert "No company is connected yet" in page
+def test_anonymous_visitor_sees_platforms_and_no_organisation(world: World) -> None:
+    page = world.client().get("/").get_data(as_text=True)
+    assert "Connecting a company signs you in" in page
+    assert "Weber" not in page and "Charlie Trading" not in page
     assert "QuickBooks Online" in page and "Xero" in page
-    assert page.count("not available yet") == 1  # Xero; QuickBooks Online is implemented
+    assert "not configured on this server" in page  # QuickBooks: implemented, no OAuth client here
+    assert "not available yet" in page  # Xero
     assert "No cadence is switched on" in page
 
 
-def test_connected_organisations_are_listed_with_their_state(env: dict[str, str], sqlite_url: str) -> None:
-    client, sessions = _client(env, sqlite_url)
-    with sessions.begin() as session:
-        firm = Firm(name="Kanzlei Weber", created_at=NOW)
-        connection = Connection(firm=firm, platform="quickbooks", status="needs_reauth", created_at=NOW, updated_at=NOW)
-        session.add(
-            Organisation(
-                firm=firm,
-                connection=connection,
-                platform="quickbooks",
-                external_id="4620816365",
-                name="Weber Maschinenbau GmbH",
-                last_sync_at=NOW,
-                created_at=NOW,
-            )
-        )
-    page = client.get("/").get_data(as_text=True)
-    assert "No company is connected yet" not in page
-    assert "Weber Maschinenbau GmbH" in page and "needs_reauth" in page and "2026-03-10 08:30 UTC" in page
+def test_each_user_sees_only_the_organisations_of_their_firm(world: World) -> None:
+    alice = world.client("alice").get("/").get_data(as_text=True)
+    charlie = world.client("charlie").get("/").get_data(as_text=True)
+    assert "Weber Maschinenbau GmbH" in alice and "Charlie Trading Ltd" not in alice
+    assert "Charlie Trading Ltd" in charlie and "Weber Maschinenbau GmbH" not in charlie
 
 
-def test_landing_page_is_read_only(env: dict[str, str], sqlite_url: str) -> None:
-    client, _ = _client(env, sqlite_url)
-    assert client.post("/").status_code == 405
+def test_connection_state_and_last_sync_are_shown(world: World) -> None:
+    with world.sessions.begin() as session:
+        session.execute(update(Connection).values(status="needs_reauth"))
+        session.execute(update(Organisation).values(last_sync_at=NOW))
+    page = world.client("bob").get("/").get_data(as_text=True)
+    assert "needs_reauth" in page and "2026-03-10 08:30 UTC" in page and "Reconnect" in page
+
+
+def test_landing_page_is_read_only(world: World) -> None:
+    assert world.client("alice").post("/").status_code == 405

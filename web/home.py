@@ -1,30 +1,50 @@
-"""The landing page: what is connected and what is not, said plainly."""
+"""The landing page: what is connected and what is not, said plainly.
+
+Anonymous visitors see the platforms only; a signed-in user sees the organisations of their
+firms (never anyone else's).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
-from sqlalchemy import func, select
+from collections.abc import Sequence
+from typing import Any
 
-from connector.db import Connection, Organisation
+from flask import Blueprint, render_template
+from flask_login import current_user
+from sqlalchemy import select
+
+from connector.db import Connection, Membership, Organisation
+from web import runtime
+from web.forms import ButtonForm
 
 bp = Blueprint("home", __name__)
 
 
 @bp.get("/")
 def index() -> str:
-    """List the platforms with their state and the organisations with their connection state."""
-    ext = current_app.extensions["arcadence"]
-    with ext["sessions"]() as session:
-        rows = session.execute(
-            select(Organisation.name, Organisation.platform, Connection.status, Organisation.last_sync_at)
-            .outerjoin(Connection, Organisation.connection_id == Connection.id)
-            .order_by(Organisation.name)
-        ).all()
-        total = session.scalar(select(func.count()).select_from(Organisation)) or 0
+    """Platforms with their state (and a connect button when configured), and the user's organisations."""
+    rt = runtime()
+    rows: Sequence[Any] = []
+    if current_user.is_authenticated:
+        with rt.sessions() as session:
+            rows = session.execute(
+                select(
+                    Organisation.id,
+                    Organisation.name,
+                    Organisation.platform,
+                    Connection.status,
+                    Organisation.last_sync_at,
+                )
+                .join(Membership, Membership.firm_id == Organisation.firm_id)
+                .outerjoin(Connection, Organisation.connection_id == Connection.id)
+                .where(Membership.user_id == current_user.id)
+                .order_by(Organisation.name)
+            ).all()
     return render_template(
         "home/index.html",
-        platforms=ext["registry"].status(),
+        platforms=rt.registry.status(),
+        configured=set(rt.configs),
         organisations=rows,
-        total=total,
-        database="SQLite (embedded)" if ext["settings"].is_sqlite else "PostgreSQL",
+        database="SQLite (embedded)" if rt.settings.is_sqlite else "PostgreSQL",
+        form=ButtonForm(),
     )

@@ -84,15 +84,4 @@ def explain(file: str, invoice_id: str, language: str, as_json: bool) -> None:
         click.echo(explaining.words(found, language))
 
 
-@click.group()
-def engine() -> None:
-    """The collections engine on scenario files."""
-
-
-engine.add_command(simulate)
-engine.add_command(explain)
-
 __all__ = ["explain", "simulate"]
-
-if __name__ == "__main__":
-    engine()

@@ -64,6 +64,11 @@ class QuickBooksPlatform:
     display_name: ClassVar[str] = "QuickBooks Online"
     entities: ClassVar[tuple[Entity, ...]] = (Entity.CUSTOMER, Entity.INVOICE, Entity.PAYMENT, Entity.CREDIT_NOTE)
     implemented: ClassVar[bool] = True
+    defaults: ClassVar[Mapping[str, str]] = {
+        # Intuit's production endpoints (notes/quickbooks.md §2.2, §3.1).
+        "identity_url": "https://developer.intuit.com/.well-known/openid_configuration/",
+        "api_base": "https://quickbooks.api.intuit.com/v3",
+    }
 
     def __init__(self, config: PlatformConfig, *, clock: Clock, limiter: RateLimiter) -> None:
         self.config = config

@@ -1,0 +1,188 @@
+"""The inbox of verified webhook events, and its processing.
+
+:func:`receive` stores the events of one verified delivery (a redelivery stores nothing new: each
+event has a unique key) and returns at once. :func:`process_pending` claims pending events
+(a conditional UPDATE, so two workers never take the same row), fetches what changed by id
+(invoices: one batched re-read; anything else: one incremental sync of the organisation), and
+marks them done. Events carry no body on either platform, so processing is idempotent: fetching
+the current state twice stores the same thing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from connector.clock import Clock
+from connector.db import Organisation, WebhookEvent
+from connector.errors import PlatformError
+from connector.platform import Entity, OrgAccess, Platform, WebhookNotice
+from connector.sync import sync_organisation
+from connector.sync.upsert import PageWriter
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+
+
+class WebhookFormatError(ValueError):
+    """A verified delivery whose body cannot be read."""
+
+
+def event_key(notice: WebhookNotice) -> str:
+    """The deduplication key of one event: entity, id, operation and time."""
+    return f"{notice.entity.value}:{notice.external_id}:{notice.operation}:{notice.occurred_at.isoformat()}"[:200]
+
+
+def receive(sessions: sessionmaker[Session], platform: Platform, body: bytes, *, now: datetime) -> int:
+    """Store the events of a verified delivery; returns how many were new.
+
+    Raises:
+        WebhookFormatError: the body is not a payload of this platform.
+    """
+    try:
+        notices = platform.parse_webhook(body)
+    except ValueError as exc:
+        raise WebhookFormatError(str(exc)) from None
+    text = body.decode("utf-8", errors="replace")
+    stored = 0
+    with sessions.begin() as session:
+        orgs = _organisation_ids(session, platform.name, {n.external_org_id for n in notices})
+        for notice in notices:
+            stored += _insert(session, platform.name, notice, orgs.get(notice.external_org_id), text, now)
+    return stored
+
+
+def _organisation_ids(session: Session, platform: str, external_ids: set[str]) -> dict[str, int]:
+    if not external_ids:
+        return {}
+    rows = session.execute(
+        select(Organisation.external_id, Organisation.id).where(
+            Organisation.platform == platform, Organisation.external_id.in_(sorted(external_ids))
+        )
+    )
+    return {external_id: org_id for external_id, org_id in rows}
+
+
+def _insert(
+    session: Session, platform: str, notice: WebhookNotice, org_id: int | None, body: str, now: datetime
+) -> int:
+    key = event_key(notice)
+    exists = session.scalar(
+        select(WebhookEvent.id).where(WebhookEvent.platform == platform, WebhookEvent.event_key == key)
+    )
+    if exists is not None:
+        return 0
+    row = WebhookEvent(
+        platform=platform,
+        organisation_id=org_id,
+        external_org_id=notice.external_org_id,
+        event_key=key,
+        entity=notice.entity.value,
+        entity_external_id=notice.external_id,
+        operation=notice.operation,
+        body=body,
+        status="pending" if org_id else "unknown_org",
+        received_at=now,
+    )
+    try:
+        with session.begin_nested():  # a concurrent redelivery may have stored it meanwhile
+            session.add(row)
+    except IntegrityError:
+        return 0
+    return 1
+
+
+def claim(sessions: sessionmaker[Session], *, worker: str, limit: int = 200) -> list[int]:
+    """Take up to ``limit`` pending events for this worker (each claimed by exactly one worker)."""
+    with sessions() as session:
+        candidates = session.scalars(
+            select(WebhookEvent.id).where(WebhookEvent.status == "pending").order_by(WebhookEvent.id).limit(limit)
+        ).all()
+    claimed = []
+    for event_id in candidates:
+        with sessions.begin() as session:
+            result = session.execute(
+                update(WebhookEvent)
+                .where(WebhookEvent.id == event_id, WebhookEvent.status == "pending")
+                .values(status="processing", last_error=worker, attempts=WebhookEvent.attempts + 1)
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                claimed.append(event_id)
+    return claimed
+
+
+def process_pending(
+    sessions: sessionmaker[Session],
+    platform_of: Callable[[str], Platform],
+    access_of: Callable[[Organisation], OrgAccess],
+    *,
+    clock: Clock,
+    worker: str = "worker",
+) -> int:
+    """Process the claimed events organisation by organisation; returns how many were done."""
+    ids = claim(sessions, worker=worker)
+    if not ids:
+        return 0
+    with sessions() as session:
+        events = session.scalars(select(WebhookEvent).where(WebhookEvent.id.in_(ids))).all()
+        by_org: dict[int, list[WebhookEvent]] = defaultdict(list)
+        for event in events:
+            by_org[event.organisation_id or 0].append(event)
+        orgs = {o.id: o for o in session.scalars(select(Organisation).where(Organisation.id.in_(list(by_org))))}
+    done = 0
+    for org_id, org_events in by_org.items():
+        org = orgs[org_id]
+        try:
+            _apply(sessions, platform_of(org.platform), access_of(org), org, org_events, clock)
+        except PlatformError as exc:
+            _finish(sessions, org_events, status=None, error=str(exc), now=clock.now())
+            log.warning("webhook events of organisation %s failed: %s", org_id, exc)
+            continue
+        _finish(sessions, org_events, status="done", error=None, now=clock.now())
+        done += len(org_events)
+    return done
+
+
+def _apply(
+    sessions: sessionmaker[Session],
+    platform: Platform,
+    access: OrgAccess,
+    org: Organisation,
+    events: Sequence[WebhookEvent],
+    clock: Clock,
+) -> None:
+    invoice_ids = sorted({e.entity_external_id for e in events if e.entity == Entity.INVOICE.value})
+    if invoice_ids:
+        fetched = platform.fetch_invoices(access, invoice_ids)
+        with sessions.begin() as session:
+            PageWriter(session, org.id, clock.now()).write(Entity.INVOICE, fetched)
+    others = sorted({Entity(e.entity) for e in events if e.entity != Entity.INVOICE.value}, key=list(Entity).index)
+    if others:
+        # Customers, payments and credits: one incremental sync (for QBO one CDC call) covers them,
+        # and the invoices that a payment or credit changed.
+        sync_organisation(sessions, org.id, platform, access, clock, entities=[*others, Entity.INVOICE])
+
+
+def _finish(
+    sessions: sessionmaker[Session],
+    events: Sequence[WebhookEvent],
+    *,
+    status: str | None,
+    error: str | None,
+    now: datetime,
+) -> None:
+    with sessions.begin() as session:
+        for event in events:
+            row = session.get_one(WebhookEvent, event.id)
+            if status == "done":
+                row.status, row.processed_at, row.last_error = "done", now, None
+            else:
+                row.status = "failed" if row.attempts >= MAX_ATTEMPTS else "pending"
+                row.last_error = error

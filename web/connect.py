@@ -1,0 +1,102 @@
+"""Connecting a company: the OAuth authorization-code flow with the platform.
+
+``state`` (and the PKCE verifier where the platform supports it) live in the session and are
+popped once: a missing or different state is 403. A provider error (the person declined) is a
+flash and a redirect. Odd bodies are logged with secrets redacted (see ``connector.logsetup``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+
+from flask import Blueprint, abort, flash, redirect, request, session, url_for
+from flask_login import current_user, login_user
+from werkzeug.wrappers import Response
+
+from connector.connect import ConnectRefused, resolve_user, store_grant
+from connector.errors import PlatformError, PluginError
+from web import runtime
+from web.auth import SignedIn
+from web.forms import ButtonForm
+
+log = logging.getLogger(__name__)
+bp = Blueprint("connect", __name__, url_prefix="/connect")
+
+
+def _platform_or_404(name: str):  # type: ignore[no-untyped-def]
+    try:
+        return runtime().platform(name)
+    except PluginError:
+        abort(404)
+
+
+@bp.post("/<name>")
+def start(name: str) -> Response:
+    """Send the person to the platform's consent page."""
+    platform = _platform_or_404(name)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    state = secrets.token_urlsafe(32)
+    verifier = secrets.token_urlsafe(64)
+    sign_in = not current_user.is_authenticated
+    session["oauth"] = {"platform": name, "state": state, "verifier": verifier, "sign_in": sign_in}
+    redirect_uri = runtime().configs[name].redirect_uri
+    try:
+        url = platform.authorize_url(redirect_uri=redirect_uri, state=state, code_verifier=verifier, sign_in=sign_in)
+    except PlatformError as exc:
+        log.warning("%s authorize URL failed: %s", name, exc)
+        flash(f"{platform.display_name} cannot be reached right now. Please try again in a few minutes.", "error")
+        return redirect(url_for("home.index"))
+    return redirect(url)
+
+
+@bp.get("/<name>/callback")
+def callback(name: str) -> Response:
+    """Finish the consent: check state, trade the code, store tokens and organisations."""
+    platform = _platform_or_404(name)
+    pending = session.pop("oauth", None)
+    state = request.args.get("state", "")
+    if not pending or pending.get("platform") != name or not hmac.compare_digest(str(pending.get("state")), state):
+        abort(403)
+    if "error" in request.args:
+        reason = request.args.get("error", "")
+        log.info("%s consent ended with error %r", name, reason)
+        message = (
+            "You declined the connection." if reason == "access_denied" else f"{platform.display_name} said: {reason}."
+        )
+        flash(f"{platform.display_name} was not connected. {message}", "error")
+        return redirect(url_for("home.index"))
+    code = request.args.get("code", "")
+    if not code:
+        abort(400)
+    rt = runtime()
+    now = rt.clock.now()
+    try:
+        grant = platform.exchange_code(
+            code=code,
+            redirect_uri=rt.configs[name].redirect_uri,
+            code_verifier=pending.get("verifier"),
+            callback_params=dict(request.args),
+            now=now,
+        )
+        with rt.sessions.begin() as db:
+            user = resolve_user(db, int(current_user.id) if current_user.is_authenticated else None, grant, now)
+            organisations = store_grant(db, rt.cipher, platform=name, grant=grant, user=user, now=now)
+            signed_in = SignedIn(user.id, user.email)
+            names = ", ".join(org.name for org in organisations)
+    except ConnectRefused as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("home.index"))
+    except PlatformError as exc:
+        log.warning("%s connect failed: %s", name, exc)
+        flash(
+            f"{platform.display_name} could not be connected: the platform did not answer as expected. "
+            "Please try again.",
+            "error",
+        )
+        return redirect(url_for("home.index"))
+    login_user(signed_in)
+    flash(f"Connected {names}. The first sync starts now.", "info")
+    return redirect(url_for("home.index"))
