@@ -260,6 +260,8 @@ class Payment:
         payment_date: the day the money was received.
         amount: the whole amount received.
         allocations: how it was applied to invoices; the rest is unapplied credit.
+        unapplied: what the platform says is still unapplied, when it says (exact even when the
+            same payment also consumed a credit note); None: ``amount`` minus the allocations.
     """
 
     id: str
@@ -267,6 +269,14 @@ class Payment:
     payment_date: date
     amount: Money
     allocations: tuple[Allocation, ...] = ()
+    unapplied: Money | None = None
+
+    def unapplied_amount(self) -> Money:
+        """What is left of the payment for other invoices (never below zero)."""
+        if self.unapplied is not None:
+            return self.unapplied
+        left = self.amount.amount - sum((a.amount.amount for a in self.allocations), Decimal(0))
+        return Money(max(Decimal(0), left), self.amount.currency)
 
 
 @dataclass(frozen=True, slots=True)

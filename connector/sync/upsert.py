@@ -134,14 +134,13 @@ class PageWriter:
             if row is None:
                 row = Payment(organisation_id=self._org, external_id=record.id)
                 self._session.add(row)
-            applied = sum((a.amount.amount for a in record.allocations), Decimal(0))
             row.customer_id = customers[record.customer_id]
             row.payment_date, row.currency, row.amount = (
                 record.payment_date,
                 record.amount.currency,
                 record.amount.amount,
             )
-            row.unapplied_amount, row.status = max(Decimal(0), record.amount.amount - applied), "active"
+            row.unapplied_amount, row.status = record.unapplied_amount().amount, "active"
             row.platform_updated_at, row.synced_at = fetched.updated_at, self._now
             self._session.flush()
             self._session.add_all(

@@ -314,27 +314,27 @@ def map_payment(raw: Mapping[str, Any], *, home_currency: str) -> Payment:
         amount = _non_negative(line, "Amount", f"Line[{i}]") if invoices else Decimal(0)
         if amount:  # zeroed lines (a voided payment) move nothing
             allocations.append(Allocation(invoices[0], money(amount, currency)))
+    unapplied = raw.get("UnappliedAmt")
     return Payment(
         id=payment_id,
         customer_id=customer_id,
         payment_date=_date(raw, "TxnDate"),
         amount=money(_non_negative(raw, "TotalAmt"), currency),
         allocations=tuple(allocations),
+        unapplied=money(_non_negative(raw, "UnappliedAmt"), currency) if unapplied is not None else None,
     )
 
 
 def unapplied_credit(payment: Payment) -> Credit | None:
     """The part of a payment not allocated to invoices, as an unapplied-payment credit.
 
-    It is ``amount`` minus the allocations, which equals QBO's ``UnappliedAmt`` unless the same
-    payment also consumed a credit memo (then the raw ``UnappliedAmt`` is exact: use
-    :func:`map_unapplied_payment`). The credit's id is the payment's.
+    It is QBO's ``UnappliedAmt`` when the payment carried it (exact even when the same payment also
+    consumed a credit memo), else ``amount`` minus the allocations. The credit's id is the payment's.
 
     Returns:
         The credit, or None when nothing is left over.
     """
-    allocated = sum((a.amount.amount for a in payment.allocations), Decimal(0))
-    return _unapplied(payment, payment.amount.amount - allocated)
+    return _unapplied(payment, payment.unapplied_amount().amount)
 
 
 def map_unapplied_payment(raw: Mapping[str, Any], *, home_currency: str) -> Credit | None:
@@ -345,9 +345,7 @@ def map_unapplied_payment(raw: Mapping[str, Any], *, home_currency: str) -> Cred
     the ``PaymentRefNum``.
     """
     payment = map_payment(raw, home_currency=home_currency)
-    if raw.get("UnappliedAmt") is None:
-        return unapplied_credit(payment)
-    return _unapplied(payment, _non_negative(raw, "UnappliedAmt"), _text(raw, "PaymentRefNum", default=""))
+    return _unapplied(payment, payment.unapplied_amount().amount, _text(raw, "PaymentRefNum", default=""))
 
 
 def _unapplied(payment: Payment, left: Decimal, number: str = "") -> Credit | None:

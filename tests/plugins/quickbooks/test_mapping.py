@@ -405,7 +405,12 @@ def test_maps_every_payment_of_the_query_page() -> None:
     for raw, (id_, customer, paid, total, allocations) in zip(raws, PAYMENT_PAGE, strict=True):
         result = fetched(Entity.PAYMENT, raw)
         assert result.record == Payment(
-            id_, customer, date.fromisoformat(paid), usd(total), tuple(Allocation(i, usd(a)) for i, a in allocations)
+            id_,
+            customer,
+            date.fromisoformat(paid),
+            usd(total),
+            tuple(Allocation(i, usd(a)) for i, a in allocations),
+            unapplied=usd(str(raw["UnappliedAmt"])),
         )
         assert result.updated_at == utc(raw["MetaData"]["LastUpdatedTime"])
         assert isinstance(result.record, Payment)
@@ -436,7 +441,7 @@ def test_credit_link_payment_keeps_the_invoice_line_only() -> None:
 def test_unapplied_payment_sample_is_all_credit() -> None:
     raw = load("payment_get_unapplied.nango-sandbox.json")["Payment"]
     result = fetched(Entity.PAYMENT, raw)
-    assert result.record == Payment("170", "2", date(2026, 5, 5), usd("100"), ())
+    assert result.record == Payment("170", "2", date(2026, 5, 5), usd("100"), (), unapplied=usd("100"))
     assert result.updated_at == datetime(2026, 5, 5, 10, 8, 49, tzinfo=UTC)
     expected = Credit("170", "2", usd("100"), CreditKind.UNAPPLIED_PAYMENT, "", date(2026, 5, 5), usd("100"))
     assert unapplied_credit(result.record) == expected  # type: ignore[arg-type]
@@ -445,7 +450,9 @@ def test_unapplied_payment_sample_is_all_credit() -> None:
 
 def test_payment_applied_to_invoice_doc_sample() -> None:
     result = fetched(Entity.PAYMENT, PAYMENT_125)
-    assert result.record == Payment("125", "20", date(2014, 9, 14), usd("25"), (Allocation("67", usd("25")),))
+    assert result.record == Payment(
+        "125", "20", date(2014, 9, 14), usd("25"), (Allocation("67", usd("25")),), unapplied=usd("0")
+    )
     assert result.updated_at == datetime(2014, 9, 16, 21, 59, 48, tzinfo=UTC)
 
 
@@ -470,9 +477,10 @@ def test_unapplied_amount_is_exact_when_a_payment_also_consumed_a_credit_memo() 
                   Line=[line(150, ("67", "Invoice")), line(100, ("73", "CreditMemo"))])  # fmt: skip
     payment = map_payment(raw, home_currency=HOME)
     assert payment.allocations == (Allocation("67", usd("150")),)
-    assert unapplied_credit(payment) is None
+    assert payment.unapplied == usd("30")  # amount minus allocations would say 0
     credit = map_unapplied_payment(raw, home_currency=HOME)
     assert credit is not None and credit.amount == usd("30")
+    assert unapplied_credit(payment) == credit
     assert map_unapplied_payment(changed(raw, UnappliedAmt=DROP), home_currency=HOME) is None
 
 
