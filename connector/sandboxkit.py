@@ -482,6 +482,8 @@ class ControlAPI:
             return _json_response({"error": str(exc)}, 404)
         except ValueError as exc:
             return _json_response({"error": str(exc)}, 400)
+        except Exception as exc:  # a test helper: say what broke instead of dropping the connection
+            return _json_response({"error": f"{type(exc).__name__}: {exc}"}, 500)
         return _json_response({"result": result}, 200)
 
 
@@ -505,7 +507,9 @@ def serve_in_thread(
     handler = WSGIRequestHandler if log_requests else _QuietHandler
     server = make_server(host, port, app, threaded=True, request_handler=handler)
     bound_host, bound_port = server.socket.getsockname()[:2]
-    thread = threading.Thread(target=server.serve_forever, name=f"sandbox:{bound_port}", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sandbox:{bound_port}", daemon=True
+    )
     thread.start()
 
     def stop() -> None:

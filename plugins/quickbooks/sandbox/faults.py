@@ -116,9 +116,13 @@ def throttled_body(now: datetime) -> bytes:
     ).encode()
 
 
+class ObjectNotFound(QboFault, LookupError):
+    """Fault 610; also a ``LookupError``, so the control API answers 404 for it."""
+
+
 def not_found(entity: str, entity_id: str) -> QboFault:
     """610 Object Not Found (fault_610_object_not_found.intuit-docs.json), HTTP 400."""
-    return QboFault(
+    return ObjectNotFound(
         400,
         "610",
         "Object Not Found",
