@@ -9,7 +9,6 @@ import json
 from datetime import timedelta
 from typing import Any
 
-import pytest
 import requests
 
 from connector.clock import FixedClock
@@ -356,7 +355,9 @@ def test_full_update_that_omits_online_payment_flags_resets_them_and_drops_the_l
     assert "InvoiceLink" not in after and after["TotalAmt"] == 500
 
 
-def test_void_zeroes_amounts_and_delete_leaves_a_stub(qbo_sandbox: QuickBooksSandbox, qbo_api: requests.Session) -> None:
+def test_void_zeroes_amounts_and_delete_leaves_a_stub(
+    qbo_sandbox: QuickBooksSandbox, qbo_api: requests.Session
+) -> None:
     invoice = qbo_sandbox.create_invoice("1", "120.00")
     voided = post_invoice(qbo_api, qbo_sandbox, {"Id": invoice["Id"], "SyncToken": "0"}, operation="void")
     body = voided.json()["Invoice"]
@@ -408,5 +409,6 @@ def test_payment_through_the_api_bumps_the_invoice_it_pays(
 def test_bodies_that_are_not_json_are_a_validation_fault(
     qbo_sandbox: QuickBooksSandbox, qbo_api: requests.Session
 ) -> None:
-    response = qbo_api.post(api(qbo_sandbox, "invoice"), data=b"<Invoice/>", headers={"Content-Type": "application/xml"})
+    xml = {"Content-Type": "application/xml"}
+    response = qbo_api.post(api(qbo_sandbox, "invoice"), data=b"<Invoice/>", headers=xml)
     assert response.status_code == 400 and json.loads(response.content)["Fault"]["Error"][0]["code"] == "2010"
