@@ -56,6 +56,7 @@ class ControlMethods:
         """Expose :attr:`CONTROL_FUNCTIONS` under ``/_sandbox/<name>``."""
         for name in self.CONTROL_FUNCTIONS:
             self.control.register(name, getattr(self, name))
+        self.control.register("webhooks/flush", self.flush_webhooks)
 
     def _today(self) -> date:
         return books.local_date(self.clock.now())
