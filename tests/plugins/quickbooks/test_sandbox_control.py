@@ -6,6 +6,8 @@ import base64
 import hashlib
 import hmac
 import json
+import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -315,3 +317,25 @@ def test_intuit_oauth_and_python_quickbooks_work_against_the_sandbox(
     auth.refresh()
     assert auth.refresh_token != old
     assert auth.revoke(token=auth.refresh_token) is True
+
+
+# ----- standalone -----------------------------------------------------------------------------
+
+
+def test_standalone_command_serves_and_prints_what_a_client_needs() -> None:
+    code = "from connector.cli.sandbox import sandbox; sandbox(prog_name='arcadence sandbox')"
+    command = [sys.executable, "-c", code, "quickbooks", "--port", "0", "--seed", "empty"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
+        killer = threading.Timer(60, process.kill)  # a safety net only; the test does not wait on it
+        killer.start()
+        try:
+            assert process.stdout is not None
+            printed = [process.stdout.readline() for _ in range(10)]
+            base = printed[0].split(" running on ")[1].strip()
+            text = "".join(printed)
+            assert "client id:         sandbox-client-id" in text and "webhook verifier:" in text
+            doc = requests.get(f"{base}/.well-known/openid_configuration", timeout=10).json()
+            assert doc["token_endpoint"] == f"{base}/oauth2/v1/tokens/bearer"
+        finally:
+            killer.cancel()
+            process.terminate()
