@@ -222,7 +222,9 @@ class ApiRoutes:
     def _idempotent(self, request: Request, realm: str, act: Any) -> Response:
         def outcome() -> tuple[int, bytes, str]:
             try:
-                return 200, dumps({**act(), "time": response_time(self.clock.now())}), "application/json"
+                with self.store.lock:  # a write is all or nothing for concurrent readers
+                    result = act()
+                return 200, dumps({**result, "time": response_time(self.clock.now())}), "application/json"
             except QboFault as fault:
                 return fault.status, dumps(fault_body(fault, self.clock.now())), "application/json"
 

@@ -229,9 +229,7 @@ class QuickBooksSandbox(OAuthRoutes, ApiRoutes, ControlMethods):
         grant = self.tokens.authenticate(header[7:].strip()) if header.startswith("Bearer ") else None
         if grant is None:
             self.calls.count("unauthorized")
-            response = Response(unauthorized_body(self.clock.now()), status=401, mimetype="application/json")
-            response.headers["WWW-Authenticate"] = 'Bearer realm="Intuit", error="invalid_token"'
-            return response
+            return Response(unauthorized_body(self.clock.now()), status=401, mimetype="application/json")
         if grant.subject != realm or realm != self.realm_id or oauth.ACCOUNTING_SCOPE not in grant.scopes:
             body = dumps(fault_body(forbidden_realm(), self.clock.now()))
             return Response(body, status=403, mimetype="application/json")
@@ -257,7 +255,8 @@ class QuickBooksSandbox(OAuthRoutes, ApiRoutes, ControlMethods):
         if invoice is None or "Balance" not in invoice:
             return Response("This invoice link is no longer valid.", status=404, mimetype="text/plain")
         if request.method == "POST" and invoice["Balance"] > 0:
-            books.apply_payment(self.store, self.clock.now(), invoice["Id"])
+            with self.store.lock:
+                books.apply_payment(self.store, self.clock.now(), invoice["Id"])
         title = f"Invoice {invoice['DocNumber']} from {self.company_name()}"
         body = (
             f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>"

@@ -7,9 +7,11 @@ Changes made here bump SyncToken/LastUpdatedTime and produce webhook events exac
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from connector.sandboxkit import ControlAPI, Delivery, FaultInjector, InjectedFault, RateBudget, TokenAuthority
 from plugins.quickbooks.sandbox import books
@@ -23,7 +25,19 @@ from plugins.quickbooks.sandbox.faults import (
 )
 from plugins.quickbooks.sandbox.store import RAW, CompanyStore, canonical_entity
 
+T = TypeVar("T")
 MALFORMED_KINDS = ("total_not_a_number", "missing_customer_ref", "unknown_currency", "xml_record")
+
+
+def locked(method: Callable[..., T]) -> Callable[..., T]:
+    """Run a control method under the store's lock, so a change is never seen half-made by a request."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> T:
+        with self.store.lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 def _date(value: str | None, default: date) -> date:
@@ -63,6 +77,7 @@ class ControlMethods:
 
     # ----- data -------------------------------------------------------------------------------
 
+    @locked
     def create_invoice(
         self,
         customer_id: str,
@@ -87,6 +102,7 @@ class ControlMethods:
         )  # fmt: skip
         return plain(invoice)
 
+    @locked
     def update_invoice(self, invoice_id: str, **fields: Any) -> dict[str, Any]:
         """Change fields of an invoice as a user in QuickBooks would (``DueDate``, ``PrivateNote`` …)."""
         invoice = self.store.get("Invoice", str(invoice_id))
@@ -100,14 +116,17 @@ class ControlMethods:
         self.store.touch("Invoice", invoice["Id"], self.clock.now())
         return plain(invoice)
 
+    @locked
     def void_invoice(self, invoice_id: str) -> dict[str, Any]:
         """Void an invoice (amounts zeroed, "Voided" note)."""
         return plain(books.void_invoice(self.store, self.clock.now(), str(invoice_id)))
 
+    @locked
     def delete_invoice(self, invoice_id: str) -> dict[str, Any]:
         """Delete an invoice (only a CDC stub remains)."""
         return plain(books.delete_invoice(self.store, self.clock.now(), str(invoice_id)))
 
+    @locked
     def apply_payment(self, invoice_id: str, amount: Any = None) -> dict[str, Any]:
         """Pay an invoice in full (no amount) or in part; returns the Payment."""
         try:
@@ -115,14 +134,17 @@ class ControlMethods:
         except ValueError as exc:
             raise ValueError(str(exc)) from None
 
+    @locked
     def add_unapplied_payment(self, customer_id: str, amount: Any) -> dict[str, Any]:
         """A payment not applied to any invoice (``UnappliedAmt`` = ``TotalAmt``)."""
         return plain(books.receive_payment(self.store, self.clock.now(), customer_id=str(customer_id), amount=amount))
 
+    @locked
     def delete_payment(self, payment_id: str) -> dict[str, Any]:
         """Delete a payment; the invoices it paid open again."""
         return plain(books.delete_payment(self.store, self.clock.now(), str(payment_id)))
 
+    @locked
     def create_credit_memo(self, customer_id: str, amount: Any) -> dict[str, Any]:
         """An open credit memo (``RemainingCredit`` = amount)."""
         now = self.clock.now()
@@ -131,11 +153,13 @@ class ControlMethods:
         )
         return plain(memo)
 
+    @locked
     def apply_credit_memo(self, credit_memo_id: str, invoice_id: str, amount: Any = None) -> dict[str, Any]:
         """Apply credit to an invoice (a zero-amount linking Payment); returns that Payment."""
         now = self.clock.now()
         return plain(books.apply_credit_memo(self.store, now, str(credit_memo_id), str(invoice_id), amount))
 
+    @locked
     def set_customer_email(self, customer_id: str, email: str | None) -> dict[str, Any]:
         """Change (or with None remove) a customer's ``PrimaryEmailAddr``."""
         customer = self.store.get("Customer", str(customer_id))
@@ -146,6 +170,7 @@ class ControlMethods:
         self.store.touch("Customer", customer["Id"], self.clock.now())
         return plain(customer)
 
+    @locked
     def add_malformed_invoice(self, kind: str, customer_id: str = "1") -> dict[str, Any]:
         """An invoice that a mapper must quarantine; ``kind`` is one of :data:`MALFORMED_KINDS`.
 
