@@ -46,6 +46,7 @@ class ApiRoutes:
     store: CompanyStore
     clock: Any
     calls: CallCounter
+    call_details_counter: CallCounter
     idempotency: IdempotencyCache[tuple[int, bytes, str]]
     realm_id: str
 
@@ -78,7 +79,7 @@ class ApiRoutes:
     def query_response(self, sql: str, base: str, *, link: bool) -> dict[str, Any]:
         """The ``QueryResponse`` object of one SELECT."""
         parsed = query.parse(sql)
-        self.calls.count(f"query:{parsed.entity}")
+        self.call_details_counter.count(f"query:{parsed.entity}")
         with self.store.lock:
             page, total = query.run(self.store.all(parsed.entity), parsed)
             if parsed.count:

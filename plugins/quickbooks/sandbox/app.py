@@ -117,7 +117,8 @@ class QuickBooksSandbox(OAuthRoutes, ApiRoutes, ControlMethods):
             rotation_grace=oauth.ROTATION_GRACE,
             hard_ttl=oauth.HARD_TTL,
         )
-        self.calls = CallCounter()
+        self.calls = CallCounter()  # one key per endpoint: the values add up to the HTTP calls made
+        self.call_details_counter = CallCounter()  # total, query:<Entity>, throttled, unauthorized, injected
         self.budget = RateBudget(self.clock, rate_per_minute)
         self.faults = FaultInjector()
         self.idempotency: IdempotencyCache[tuple[int, bytes, str]] = IdempotencyCache()
@@ -149,6 +150,7 @@ class QuickBooksSandbox(OAuthRoutes, ApiRoutes, ControlMethods):
         self.idempotency.clear()
         self.faults.clear()
         self.calls.reset()
+        self.call_details_counter.reset()
         self.budget.reset()
         self.webhooks.clear()
         return {entity: len(records) for entity, records in store.records.items()}
@@ -206,10 +208,11 @@ class QuickBooksSandbox(OAuthRoutes, ApiRoutes, ControlMethods):
             endpoint, args = URLS.bind_to_environ(request.environ).match()
         except HTTPException as exc:
             return Response(f"{exc.code} {exc.name}", status=exc.code or 404, mimetype="text/plain")
-        self.calls.count("total", str(endpoint))
+        self.calls.count(str(endpoint))
+        self.call_details_counter.count("total")
         fault = self.faults.take(request.method, request.path)
         if fault is not None:
-            self.calls.count("injected")
+            self.call_details_counter.count("injected")
             response = Response(fault.body, status=fault.status, content_type=fault.content_type)
             response.headers.update(fault.headers)
             return response
@@ -228,13 +231,13 @@ class QuickBooksSandbox(OAuthRoutes, ApiRoutes, ControlMethods):
         header = request.headers.get("Authorization", "")
         grant = self.tokens.authenticate(header[7:].strip()) if header.startswith("Bearer ") else None
         if grant is None:
-            self.calls.count("unauthorized")
+            self.call_details_counter.count("unauthorized")
             return Response(unauthorized_body(self.clock.now()), status=401, mimetype="application/json")
         if grant.subject != realm or realm != self.realm_id or oauth.ACCOUNTING_SCOPE not in grant.scopes:
             body = dumps(fault_body(forbidden_realm(), self.clock.now()))
             return Response(body, status=403, mimetype="application/json")
         if not self.budget.take(realm):
-            self.calls.count("throttled")
+            self.call_details_counter.count("throttled")
             return Response(throttled_body(self.clock.now()), status=429, mimetype="application/xml")
         return None
 

@@ -54,6 +54,7 @@ class ControlMethods:
     faults: FaultInjector
     control: ControlAPI
     calls: Any
+    call_details_counter: Any
     webhooks: Any
     auto_consent: bool
     authorize_errors: list[str]
@@ -62,8 +63,8 @@ class ControlMethods:
         "create_invoice", "update_invoice", "void_invoice", "delete_invoice", "apply_payment",
         "add_unapplied_payment", "delete_payment", "create_credit_memo", "apply_credit_memo", "set_customer_email",
         "add_malformed_invoice", "advance_clock", "now", "expire_access_tokens", "set_rate_limit", "inject_fault",
-        "call_counts", "reset_call_counts", "reset", "configure_webhooks", "flush_webhooks", "pending_webhooks",
-        "fail_next_authorize", "set_auto_consent", "record", "records",
+        "call_counts", "call_details", "reset_call_counts", "reset", "configure_webhooks", "flush_webhooks",
+        "pending_webhooks", "fail_next_authorize", "set_auto_consent", "record", "records",
     )  # fmt: skip
 
     def register_control(self) -> None:
@@ -269,12 +270,17 @@ class ControlMethods:
         return {"path": path, "status": status, "times": int(times)}
 
     def call_counts(self) -> dict[str, int]:
-        """Calls per endpoint (``total``, ``api_query``, ``query:Invoice``, ``token`` …)."""
+        """HTTP calls per endpoint (``api_query``, ``api_cdc``, ``token`` …); the values add up to all calls."""
         return dict(self.calls.snapshot())
+
+    def call_details(self) -> dict[str, int]:
+        """``total``, ``query:<Entity>`` (pages per entity), ``throttled``, ``unauthorized``, ``injected``."""
+        return dict(self.call_details_counter.snapshot())
 
     def reset_call_counts(self) -> dict[str, int]:
         """Zero the call counts (and the rate budget's memory)."""
         self.calls.reset()
+        self.call_details_counter.reset()
         self.budget.reset()
         return {}
 

@@ -154,7 +154,7 @@ def test_the_budget_gives_429_with_the_xml_body_until_a_minute_has_passed(
     assert b'<Error code="3001">' in throttled.content and b"ThrottleExceeded" in throttled.content
     qbo_sandbox.advance_clock(seconds=61)
     assert qbo_api.get(url).status_code == 200
-    assert qbo_sandbox.call_counts()["throttled"] == 1
+    assert qbo_sandbox.call_details()["throttled"] == 1
 
 
 def test_injected_faults_answer_the_next_calls_then_stop(
@@ -184,9 +184,10 @@ def test_call_counts_per_endpoint_and_entity(qbo_sandbox: QuickBooksSandbox, qbo
     qbo_sandbox.reset_call_counts()
     for sql in ("SELECT * FROM Invoice", "SELECT * FROM Invoice STARTPOSITION 101", "SELECT * FROM Customer"):
         qbo_api.get(api(qbo_sandbox, "query"), params={"query": sql})
-    counts = qbo_sandbox.call_counts()
-    assert counts["api_query"] == 3 and counts["query:Invoice"] == 2 and counts["query:Customer"] == 1
-    assert counts["total"] == 3
+    qbo_api.get(api(qbo_sandbox, "preferences"))
+    counts, details = qbo_sandbox.call_counts(), qbo_sandbox.call_details()
+    assert counts == {"api_query": 3, "api_preferences": 1}  # one key per endpoint: they add up
+    assert details == {"total": 4, "query:Invoice": 2, "query:Customer": 1}
 
 
 # ----- seed -----------------------------------------------------------------------------------
