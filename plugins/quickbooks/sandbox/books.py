@@ -24,6 +24,7 @@ CURRENCY_NAMES = {"EUR": "Euro", "USD": "United States Dollar", "GBP": "British 
 # EUR per unit of the foreign currency; the home currency is EUR.
 EXCHANGE_RATES = {"EUR": Decimal(1), "USD": Decimal("0.92"), "GBP": Decimal("1.17")}
 NOTE_LIMIT = 2000  # Attachable.Note (notes §0.8, §3.6)
+MEMOS = {"DE": "Vielen Dank für Ihren Auftrag.", "US": "Thank you for your business and have a great day!"}
 CREDIT_LINK_NOTE = "Created by QB Online to link credits to charges."  # NANGO Payment 74
 
 
@@ -129,6 +130,8 @@ def new_invoice(
         "Line": with_subtotal(lines),
         "TxnTaxDetail": {"TotalTax": 0},
         "CustomerRef": customer_ref(store, customer_id),
+        "CustomerMemo": {"value": MEMOS["DE" if customer.get("BillAddr", {}).get("Country") == "DE" else "US"]},
+        "BillAddr": dict(customer.get("BillAddr", {})),
         "DueDate": due_date.isoformat(),
         "TotalAmt": total,
         "ApplyTaxAfterDiscount": False,
