@@ -113,6 +113,10 @@ def update_invoice(store: CompanyStore, at: datetime, body: dict[str, Any]) -> d
     invoice = store.get("Invoice", _id(body))
     check_sync_token(invoice, body)
     sparse = body.get("sparse") is True or str(body.get("sparse")).lower() == "true"
+    if sparse:
+        # python-quickbooks' save() sends "" dates and an empty Line with every sparse update (notes §1.9);
+        # they are taken as "not sent" so its real damage, the reset payment flags, shows (unverified).
+        body = {key: value for key, value in body.items() if value != "" and not (key == "Line" and value == [])}
     lines = _lines(body) if "Line" in body or not sparse else None
     changes = {key: value for key, value in body.items() if key not in READ_ONLY and key != "Line"}
     if not sparse:

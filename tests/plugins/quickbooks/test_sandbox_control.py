@@ -314,6 +314,16 @@ def test_intuit_oauth_and_python_quickbooks_work_against_the_sandbox(
     changes = change_data_capture([Invoice], "2026-03-01T00:00:00+01:00", qb=qb)
     assert any(getattr(i, "status", "") == "Deleted" for i in changes.Invoice)
 
+    # The known trap (notes §1.9): the SDK's "sparse" save() sends defaults that switch online payment off.
+    linked = next(i for i in open_ones if i.AllowOnlineCreditCardPayment and i.BillEmail)
+    assert Invoice.get(linked.Id, qb=qb).InvoiceLink  # a read by id carries the pay link
+    trap = Invoice()
+    trap.Id, trap.SyncToken, trap.sparse, trap.PrivateNote = linked.Id, linked.SyncToken, True, "Mahnung 1"
+    trap.save(qb=qb)
+    after = qbo_sandbox.record("Invoice", linked.Id)
+    assert after["PrivateNote"] == "Mahnung 1" and after["AllowOnlineCreditCardPayment"] is False
+    assert not Invoice.get(linked.Id, qb=qb).InvoiceLink  # and now it is gone
+
     old = auth.refresh_token
     auth.refresh()
     assert auth.refresh_token != old
