@@ -106,11 +106,11 @@ class WebhookEmitter:
         """Turn waiting events into signed bodies (≤ 100 events each) and post everything queued, in order."""
         if not self.url:
             raise ValueError("no webhook URL configured")
-        with self._lock:
+        with self._lock:  # bodies are built and queued in event order, one flush at a time
             events, self._events = self._events, []
-        for start in range(0, len(events), MAX_EVENTS_PER_POST):
-            body = self.body(events[start : start + MAX_EVENTS_PER_POST])
-            self.outbox.enqueue(self.url, body, self.headers(body))
+            for start in range(0, len(events), MAX_EVENTS_PER_POST):
+                body = self.body(events[start : start + MAX_EVENTS_PER_POST])
+                self.outbox.enqueue(self.url, body, self.headers(body))
         return self.outbox.flush()
 
     def body(self, events: list[Event]) -> bytes:
