@@ -126,9 +126,10 @@ class ApiRoutes:
             raise invalid_query("QueryValidationError: changedSince must be within the last 30 days")
         base, budget, groups = request.host_url.rstrip("/"), CDC_CAP, []
         with self.store.lock:
+            balances = books.customer_balances(self.store) if "Customer" in entities else None
             for entity in entities:
                 live, gone = self.store.changes_since(entity, since)
-                objects = [self.render(entity, record, base) for record in live] + gone
+                objects = [self.render(entity, record, base, balances=balances) for record in live] + gone
                 objects = objects[:budget]
                 budget -= len(objects)
                 groups.append({entity: objects, "startPosition": 1, "maxResults": len(objects)} if objects else {})

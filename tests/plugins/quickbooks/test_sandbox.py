@@ -271,6 +271,10 @@ def test_cdc_returns_changes_with_deleted_stubs_after_live_objects(
     }
     assert [i["Id"] for i in invoices[:-1]] == [paid["Id"]] and len(payments) == 1
     assert groups[2] == {}
+    qbo_sandbox.set_customer_email("2", "neu@example.com")
+    customer = cdc(qbo_api, qbo_sandbox, since, "Customer").json()["CDCResponse"][0]["QueryResponse"][0]["Customer"]
+    read = qbo_api.get(api(qbo_sandbox, "customer/2")).json()["Customer"]
+    assert customer[0]["Balance"] == read["Balance"] != 0  # the balance is the same wherever it is read
 
 
 def test_cdc_with_no_changes_has_the_empty_shape(qbo_sandbox: QuickBooksSandbox, qbo_api: requests.Session) -> None:
