@@ -293,6 +293,7 @@ def test_intuit_oauth_and_python_quickbooks_work_against_the_sandbox(
     from intuitlib.enums import Scopes
     from quickbooks import QuickBooks
     from quickbooks.cdc import change_data_capture
+    from quickbooks.exceptions import AuthorizationException, QuickbooksException
     from quickbooks.objects.invoice import Invoice
 
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # plain http on loopback (deps.md §5)
@@ -323,6 +324,16 @@ def test_intuit_oauth_and_python_quickbooks_work_against_the_sandbox(
     after = qbo_sandbox.record("Invoice", linked.Id)
     assert after["PrivateNote"] == "Mahnung 1" and after["AllowOnlineCreditCardPayment"] is False
     assert not Invoice.get(linked.Id, qb=qb).InvoiceLink  # and now it is gone
+
+    # What the SDK makes of the sandbox's 429 and 401 is what notes §1.8 and deps.md §5 record.
+    qbo_sandbox.set_rate_limit(0)
+    with pytest.raises(QuickbooksException) as throttled:
+        Invoice.count(qb=qb)
+    assert throttled.value.error_code == 10000 and "ThrottleExceeded" in throttled.value.message
+    qbo_sandbox.set_rate_limit(500)
+    qbo_sandbox.expire_access_tokens()
+    with pytest.raises(AuthorizationException):
+        Invoice.count(qb=qb)
 
     old = auth.refresh_token
     auth.refresh()
