@@ -224,9 +224,11 @@ class Platform(Protocol):
         redirect_uri: str,
         code_verifier: str | None,
         callback_params: Mapping[str, str],
+        sign_in: bool,
         now: datetime,
     ) -> Grant:
-        """Trade the callback's authorization code for tokens and the organisations they cover."""
+        """Trade the callback's authorization code for tokens and the organisations they cover
+        (``sign_in``: the consent asked for OpenID Connect, so the person's identity is read too)."""
         ...
 
     def refresh(self, tokens: TokenSet, *, now: datetime) -> TokenSet:

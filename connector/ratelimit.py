@@ -12,6 +12,7 @@ sleep advances the clock. (State shared across worker processes lands with the s
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,4 +113,5 @@ class RateLimiter:
             if bucket.tokens >= 1.0:
                 bucket.tokens -= 1.0
                 return 0.0
-            return (1.0 - bucket.tokens) / self._rate
+            # Whole milliseconds, rounded up: a sub-microsecond wait would not move a clock at all.
+            return math.ceil((1.0 - bucket.tokens) / self._rate * 1000) / 1000

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -67,6 +67,8 @@ class Runtime:
     clock: Clock
     registry: Registry
     configs: dict[str, PlatformConfig]
+    sleep: Callable[[float], None] = time.sleep
+    """How rate limiting waits (tests pass one that advances their fixed clock)."""
     limiters: dict[str, RateLimiter] = field(default_factory=dict)
     _platforms: dict[str, Platform] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -92,7 +94,7 @@ class Runtime:
         """The rate limiter of platform ``name`` (keys are per organisation)."""
         if name not in self.limiters:
             per_minute, burst = RATE_LIMITS.get(name, (60.0, 5))
-            self.limiters[name] = RateLimiter(per_minute=per_minute, burst=burst, clock=self.clock, sleep=time.sleep)
+            self.limiters[name] = RateLimiter(per_minute=per_minute, burst=burst, clock=self.clock, sleep=self.sleep)
         return self.limiters[name]
 
     def access(self, organisation: Organisation) -> OrgAccess:
@@ -127,6 +129,7 @@ def build_runtime(
     environ: Mapping[str, str] | None = None,
     clock: Clock | None = None,
     configs: dict[str, PlatformConfig] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Runtime:
     """Wire a process from its settings (platform configs from ``environ`` unless given)."""
     engine = make_engine(settings.database_url)
@@ -138,4 +141,5 @@ def build_runtime(
         clock=clock or SystemClock(),
         registry=Registry(),
         configs=configs if configs is not None else platform_configs(environ or os.environ, settings.public_url),
+        sleep=sleep,
     )

@@ -84,3 +84,13 @@ def test_a_shorter_park_never_shortens_a_longer_one() -> None:
     limiter.park("k", 120)
     limiter.park("k", 5)
     assert limiter.parked_until("k") == START + timedelta(seconds=120)
+
+
+def test_a_tiny_shortfall_still_waits_a_whole_millisecond() -> None:
+    clock = SleepingClock()
+    limiter = _limiter(clock, per_minute=450, burst=10)
+    for _ in range(10):
+        limiter.acquire("k")
+    clock.advance(timedelta(microseconds=133332))  # 0.99999 of a token at 450 per minute
+    limiter.acquire("k")
+    assert clock.slept and all(wait >= 0.001 for wait in clock.slept)

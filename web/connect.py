@@ -79,6 +79,7 @@ def callback(name: str) -> Response:
             redirect_uri=rt.configs[name].redirect_uri,
             code_verifier=pending.get("verifier"),
             callback_params=dict(request.args),
+            sign_in=bool(pending.get("sign_in")),
             now=now,
         )
         with rt.sessions.begin() as db:

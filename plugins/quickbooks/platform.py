@@ -104,9 +104,11 @@ class QuickBooksPlatform:
         redirect_uri: str,
         code_verifier: str | None,
         callback_params: Mapping[str, str],
+        sign_in: bool,
         now: datetime,
     ) -> Grant:
-        """Tokens for the callback's code, and the company they reach (from CompanyInfo)."""
+        """Tokens for the callback's code, the company they reach (CompanyInfo) and, when the
+        consent signed the person in, who they are (OpenID Connect userinfo)."""
         _same_redirect(redirect_uri, self.config.redirect_uri)
         realm_id = callback_params.get("realmId", "")
         if not realm_id:
@@ -115,7 +117,7 @@ class QuickBooksPlatform:
         tokens = _with_hard_expiry(grant.tokens, grant.hard_expires_at)
         org = self._org_ref(tokens, realm_id)
         email = name = None
-        if "openid" in callback_params.get("scope", "") or tokens.id_token:
+        if sign_in:
             info = self.oauth.user_info(tokens.access_token)
             email = info.get("email") if info.get("emailVerified", True) else None
             name = " ".join(p for p in (info.get("givenName"), info.get("familyName")) if p) or None
