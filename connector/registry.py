@@ -7,6 +7,7 @@ other plugins still load.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -74,6 +75,18 @@ class Registry:
     def create(self, name: str, *args: Any, **kwargs: Any) -> Platform:
         """An instance of the plugin ``name`` (arguments go to its constructor)."""
         return self.load(name)(*args, **kwargs)
+
+    def sandbox_class(self, name: str) -> Any:
+        """The offline sandbox the plugin ``name`` declares (``sandbox = "module:Class"``), imported now.
+
+        Raises:
+            PluginError: the plugin is unknown or declares no sandbox.
+        """
+        reference = getattr(self.load(name), "sandbox", None)
+        if not isinstance(reference, str) or ":" not in reference:
+            raise PluginError(f"platform plugin {name!r} declares no sandbox")
+        module_name, _, class_name = reference.partition(":")
+        return getattr(importlib.import_module(module_name), class_name)
 
     def status(self) -> list[PluginStatus]:
         """Every registered plugin with whether it loads; a broken one does not hide the others."""

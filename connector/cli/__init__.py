@@ -113,32 +113,57 @@ def rotate_keys(ctx: click.Context) -> None:
 
 
 @main.command("run")
+@click.option("--no-demo", is_flag=True, help="Do not start the platform sandboxes when no platform is configured.")
 @click.pass_context
-def run(ctx: click.Context) -> None:
-    """Serve the web app on ARCADENCE_HOST:ARCADENCE_PORT (the embedded default, one process)."""
+def run(ctx: click.Context, no_demo: bool) -> None:
+    """Serve the web app on ARCADENCE_HOST:ARCADENCE_PORT and run the jobs (one process).
+
+    Outside production, when no platform is configured, the platform sandboxes are started with
+    their sample companies and the app is wired to them (demo mode).
+    """
+    import os
+
     from werkzeug.serving import make_server
 
+    from connector import jobs
+    from connector.demo import start_sandboxes
+    from connector.runtime import build_runtime, platform_configs
     from web import create_app
 
     settings = settings_from(ctx)
-    app = create_app(settings=settings)
+    configs = platform_configs(os.environ, settings.public_url)
+    stop_demo = None
+    if not configs and settings.env != "production" and not no_demo:
+        configs, lines, stop_demo = start_sandboxes(settings)
+        for line in lines:
+            click.echo(line)
+    runtime = build_runtime(settings, configs=configs)
+    app = create_app(runtime=runtime)
     try:
         server = make_server(settings.host, settings.port, app, threaded=True)
     except OSError as exc:
         raise Failure(f"ARCADENCE_PORT: cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+    scheduler = jobs.start(runtime)
     host, port = server.socket.getsockname()[:2]
     click.echo(f"arcadence is running on http://{host}:{port}/ (Ctrl+C to stop)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         click.echo("stopped")
+    finally:
+        scheduler.shutdown(wait=False)
+        runtime.close()
+        if stop_demo is not None:
+            stop_demo()
 
 
 def _register() -> None:
     from connector.cli.engine import explain, simulate
+    from connector.cli.ops import status, sync
+    from connector.cli.sandbox import sandbox
 
-    main.add_command(simulate)
-    main.add_command(explain)
+    for command in (simulate, explain, sync, status, sandbox):
+        main.add_command(command)
 
 
 _register()

@@ -64,6 +64,8 @@ class QuickBooksPlatform:
     display_name: ClassVar[str] = "QuickBooks Online"
     entities: ClassVar[tuple[Entity, ...]] = (Entity.CUSTOMER, Entity.INVOICE, Entity.PAYMENT, Entity.CREDIT_NOTE)
     implemented: ClassVar[bool] = True
+    sandbox: ClassVar[str] = "plugins.quickbooks.sandbox:QuickBooksSandbox"
+    """The offline emulator of this platform (``arcadence sandbox quickbooks``, ``make run``)."""
     defaults: ClassVar[Mapping[str, str]] = {
         # Intuit's production endpoints (notes/quickbooks.md §2.2, §3.1).
         "identity_url": "https://developer.intuit.com/.well-known/openid_configuration/",

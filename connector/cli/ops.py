@@ -1,0 +1,135 @@
+"""Operating commands: ``arcadence sync ORG`` (with progress) and ``arcadence status``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import click
+from sqlalchemy import func, or_, select
+
+from connector.db import Connection, Invoice, Organisation, QuarantinedRecord, WebhookEvent
+from connector.errors import PlatformError, PluginError
+from connector.runtime import Runtime, build_runtime
+from connector.sync import EntityReport, sync_organisation
+
+
+def _runtime(ctx: click.Context) -> Runtime:
+    from connector.cli import settings_from
+
+    return build_runtime(settings_from(ctx))
+
+
+def _find(runtime: Runtime, org: str) -> Organisation:
+    with runtime.sessions() as session:
+        found = session.scalars(
+            select(Organisation).where(
+                or_(Organisation.external_id == org, Organisation.id == (int(org) if org.isdigit() else -1))
+            )
+        ).all()
+    if len(found) != 1:
+        raise click.ClickException(f"ORG: no single organisation with id or platform id {org!r} (see arcadence status)")
+    return found[0]
+
+
+@click.command("sync")
+@click.argument("org")
+@click.option("--full", is_flag=True, help="Ignore the cursors and read everything again.")
+@click.pass_context
+def sync(ctx: click.Context, org: str, full: bool) -> None:
+    """Sync one organisation (ORG: its arcadence id or its realm / tenant id) now, showing progress."""
+    runtime = _runtime(ctx)
+    try:
+        organisation = _find(runtime, org)
+        click.echo(f"syncing {organisation.name} ({organisation.platform} {organisation.external_id})")
+
+        def progress(report: EntityReport) -> None:
+            click.echo(
+                f"  {report.entity.value:<12} page {report.pages:>3}: {report.written} stored, "
+                f"{report.deleted} deleted, {report.quarantined} quarantined"
+            )
+
+        try:
+            reports = sync_organisation(
+                runtime.sessions,
+                organisation.id,
+                runtime.platform(organisation.platform),
+                runtime.access(organisation),
+                runtime.clock,
+                full=full,
+                progress=progress,
+            )
+        except (PlatformError, PluginError) as exc:
+            raise click.ClickException(f"sync stopped: {exc} (stored pages are kept; the next sync resumes)") from None
+        total = sum(r.written for r in reports)
+        bad = sum(r.quarantined for r in reports)
+        click.echo(f"done: {total} record(s) stored, {bad} quarantined")
+    finally:
+        runtime.close()
+
+
+@click.command("status")
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """Every organisation: connection, last sync, open invoices, quarantined records, pending webhooks."""
+    runtime = _runtime(ctx)
+    try:
+        with runtime.sessions() as session:
+            orgs = session.scalars(select(Organisation).order_by(Organisation.id)).all()
+            if not orgs:
+                click.echo("no organisation is connected")
+            for org in orgs:
+                connection = session.get(Connection, org.connection_id) if org.connection_id else None
+                open_invoices = (
+                    session.scalar(
+                        select(func.count()).where(Invoice.organisation_id == org.id, Invoice.status == "open")
+                    )
+                    or 0
+                )
+                quarantined = (
+                    session.scalar(
+                        select(func.count()).where(
+                            QuarantinedRecord.organisation_id == org.id, QuarantinedRecord.resolved_at.is_(None)
+                        )
+                    )
+                    or 0
+                )
+                pending = (
+                    session.scalar(
+                        select(func.count()).where(
+                            WebhookEvent.organisation_id == org.id, WebhookEvent.status == "pending"
+                        )
+                    )
+                    or 0
+                )
+                click.echo(f"{org.id}  {org.name}  [{org.platform} {org.external_id}]")
+                click.echo(f"    connection: {_connection_state(connection, runtime.clock.now())}")
+                click.echo(f"    last sync:  {_when(org.last_sync_at)}")
+                click.echo(
+                    f"    open invoices: {open_invoices}   quarantined: {quarantined}   webhooks pending: {pending}"
+                )
+                if quarantined:
+                    for row in session.scalars(
+                        select(QuarantinedRecord)
+                        .where(QuarantinedRecord.organisation_id == org.id, QuarantinedRecord.resolved_at.is_(None))
+                        .order_by(QuarantinedRecord.id)
+                        .limit(5)
+                    ):
+                        click.echo(f"      {row.entity} {row.external_id}: {row.field}: {row.error}")
+    finally:
+        runtime.close()
+
+
+def _when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "never"
+
+
+def _connection_state(connection: Connection | None, now: datetime) -> str:
+    if connection is None:
+        return "none"
+    state = connection.status
+    if connection.status == "needs_reauth":
+        state += f" (reconnect in the web app: {connection.last_error or 'grant refused'})"
+    hard = connection.refresh_hard_expires_at
+    if hard is not None and hard - now < timedelta(days=30):
+        state += f"; the grant ends for good on {hard:%Y-%m-%d}: reconnect before then"
+    return state

@@ -1,0 +1,96 @@
+"""The work that runs by itself: syncing organisations that are due and processing the webhook
+inbox. Each job is a small function of a :class:`connector.runtime.Runtime`; :func:`start`
+fires them from an APScheduler 3 background scheduler (in-memory job store: coordination is the
+database's claims, never the scheduler's; see ARCHITECTURE.md "Scale-out").
+
+Organisation time zones, the morning collection run, token keep-alive and several workers on
+PostgreSQL come with the scheduler issue.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select, update
+
+from connector.db import Connection, ConnectionStatus, Organisation
+from connector.errors import AuthRevoked, PlatformError, PluginError, RateLimited
+from connector.runtime import Runtime
+from connector.sync import sync_organisation
+from connector.webhooks import process_pending
+
+log = logging.getLogger(__name__)
+
+SYNC_EVERY = timedelta(minutes=15)
+RETRY_AFTER_FAILURE = timedelta(minutes=5)
+
+
+def claim_due(runtime: Runtime, *, limit: int = 10) -> list[int]:
+    """Organisations due for sync with a working connection, each claimed by moving its
+    ``next_sync_at`` forward with a conditional UPDATE (rowcount 1: it is ours)."""
+    now = runtime.clock.now()
+    with runtime.sessions() as session:
+        due = session.execute(
+            select(Organisation.id, Organisation.next_sync_at)
+            .join(Connection, Organisation.connection_id == Connection.id)
+            .where(Organisation.next_sync_at <= now, Connection.status == ConnectionStatus.ACTIVE.value)
+            .order_by(Organisation.next_sync_at)
+            .limit(limit)
+        ).all()
+    claimed = []
+    for org_id, seen in due:
+        with runtime.sessions.begin() as session:
+            result = session.execute(
+                update(Organisation)
+                .where(Organisation.id == org_id, Organisation.next_sync_at == seen)
+                .values(next_sync_at=now + SYNC_EVERY)
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                claimed.append(org_id)
+    return claimed
+
+
+def sync_due(runtime: Runtime) -> int:
+    """Sync every organisation that is due; returns how many synced completely."""
+    done = 0
+    for org_id in claim_due(runtime):
+        with runtime.sessions() as session:
+            org = session.get_one(Organisation, org_id)
+        try:
+            sync_organisation(
+                runtime.sessions, org.id, runtime.platform(org.platform), runtime.access(org), runtime.clock
+            )
+            done += 1
+        except RateLimited as exc:
+            _reschedule(runtime, org.id, timedelta(seconds=exc.retry_after))
+        except AuthRevoked as exc:
+            log.warning("organisation %s needs to be reconnected: %s", org.id, exc)
+        except (PlatformError, PluginError) as exc:
+            log.warning("sync of organisation %s failed, retrying in %s: %s", org.id, RETRY_AFTER_FAILURE, exc)
+            _reschedule(runtime, org.id, RETRY_AFTER_FAILURE)
+    return done
+
+
+def process_webhooks(runtime: Runtime) -> int:
+    """Process the webhook inbox; returns how many events were done."""
+    return process_pending(runtime.sessions, runtime.platform, runtime.access, clock=runtime.clock)
+
+
+def _reschedule(runtime: Runtime, org_id: int, after: timedelta) -> None:
+    with runtime.sessions.begin() as session:
+        session.execute(
+            update(Organisation).where(Organisation.id == org_id).values(next_sync_at=runtime.clock.now() + after)
+        )
+
+
+def start(runtime: Runtime) -> BackgroundScheduler:
+    """Fire the jobs in this process: due syncs and the webhook inbox, every 10 s."""
+    scheduler = BackgroundScheduler(
+        timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
+    )
+    scheduler.add_job(sync_due, "interval", seconds=10, args=[runtime], id="sync_due")
+    scheduler.add_job(process_webhooks, "interval", seconds=10, args=[runtime], id="webhooks")
+    scheduler.start()
+    return scheduler
