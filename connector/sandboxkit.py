@@ -381,7 +381,7 @@ class WebhookOutbox:
         self._lock = threading.Lock()
         self._pending: deque[tuple[str, bytes, dict[str, str]]] = deque()
         self.timeout = timeout
-        self.delivered: list[Delivery] = []
+        self.delivered: deque[Delivery] = deque(maxlen=500)  # the latest outcomes, for inspection
 
     def enqueue(self, url: str, body: bytes, headers: Mapping[str, str]) -> None:
         """Queue one body for ``url``."""
