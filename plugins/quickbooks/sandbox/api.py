@@ -162,6 +162,7 @@ class ApiRoutes:
     def api_write(self, request: Request, realm: str, entity: str) -> Response:
         """``POST /{entity}[?operation=delete|void]``, replayed for a repeated ``requestid``."""
         operation = request.args.get("operation") or None
+        operation = None if operation in {"update", "create"} else operation  # the body says which
         base = request.host_url.rstrip("/")
 
         def act() -> dict[str, Any]:
@@ -214,6 +215,8 @@ class ApiRoutes:
             body = item[keys[0]]
             if operation == "create" and "Id" in body:
                 raise invalid_request("Id must not be set on create")
+            if operation in {"update", "delete", "void"} and not body.get("Id"):
+                raise required_missing("Id")
             now = self.clock.now()
             op = operation if operation in {"delete", "void"} else None
             name, record, live = writes.write(self.store, now, books.local_date(now), keys[0], body, op)
