@@ -1,11 +1,13 @@
-"""Run every benchmark under bench/ (each a module with a ``main()`` that prints its figures).
+"""Run every benchmark under bench/, each in its own process (so peak memory is its own).
 
-Benchmarks print ratios, API-call counts and peak memory; they are never part of the test suite.
+Each module has a ``main()`` and runs as a script; benchmarks print ratios, API-call counts and
+peak memory, and are never part of the test suite.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,18 +15,13 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> int:
-    sys.path.insert(0, str(HERE.parent))
     modules = sorted(p for p in HERE.glob("*.py") if p.name not in {"run.py", "__init__.py"})
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+    failed = 0
     for path in modules:
-        spec = importlib.util.spec_from_file_location(f"bench_{path.stem}", path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
         print(f"== bench/{path.name} ==", flush=True)
-        module.main()
-    if not modules:
-        print("no benchmark yet")
-    return 0
+        failed += subprocess.run([sys.executable, str(path)], env=env, check=False).returncode != 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -99,6 +99,8 @@ class Payment(OrgOwned, Base):
     platform_updated_at: Mapped[datetime | None]
     synced_at: Mapped[datetime]
 
+    allocations: Mapped[list[PaymentAllocation]] = relationship(back_populates="payment", cascade="all, delete-orphan")
+
 
 class PaymentAllocation(OrgOwned, Base):
     """Part of a payment applied to an invoice."""
@@ -109,6 +111,8 @@ class PaymentAllocation(OrgOwned, Base):
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"), index=True)
     invoice_external_id: Mapped[str] = mapped_column(String(100), index=True)
     amount: Mapped[Decimal]
+
+    payment: Mapped[Payment] = relationship(back_populates="allocations")
 
 
 class Credit(OrgOwned, Base):

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from connector.db import Contact, Credit, Customer, Invoice, Payment, PaymentAllocation
@@ -61,6 +61,8 @@ class PageWriter:
             )
             if cls is Customer:
                 query = query.options(selectinload(Customer.contacts))
+            elif cls is Payment:
+                query = query.options(selectinload(Payment.allocations))
             rows.update((row.external_id, row) for row in self._session.scalars(query))
         return rows
 
@@ -125,11 +127,10 @@ class PageWriter:
         for fetched in records:
             row = existing.get(fetched.external_id)
             record = fetched.record
-            if row is not None and row.id is not None:
-                self._session.execute(delete(PaymentAllocation).where(PaymentAllocation.payment_id == row.id))
             if fetched.deleted or not isinstance(record, model.Payment):
                 if row is not None:
                     row.status, row.unapplied_amount, row.synced_at = "deleted", Decimal(0), self._now
+                    row.allocations = []
                 continue
             if row is None:
                 row = Payment(organisation_id=self._org, external_id=record.id)
@@ -142,16 +143,11 @@ class PageWriter:
             )
             row.unapplied_amount, row.status = record.unapplied_amount().amount, "active"
             row.platform_updated_at, row.synced_at = fetched.updated_at, self._now
-            self._session.flush()
-            self._session.add_all(
-                PaymentAllocation(
-                    organisation_id=self._org,
-                    payment_id=row.id,
-                    invoice_external_id=a.invoice_id,
-                    amount=a.amount.amount,
-                )
+            # Replacing the collection deletes the old allocations (delete-orphan) in the page's one flush.
+            row.allocations = [
+                PaymentAllocation(organisation_id=self._org, invoice_external_id=a.invoice_id, amount=a.amount.amount)
                 for a in record.allocations
-            )
+            ]
 
     def _credits(self, entity: Entity, records: Sequence[Fetched]) -> None:
         kind = CREDIT_ENTITIES[entity].value
