@@ -24,7 +24,7 @@ from connector.clock import FixedClock
 from connector.sandboxkit import serve_in_thread
 from plugins.quickbooks.sandbox import QuickBooksSandbox, sign
 
-SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "api-samples" / "quickbooks"
+SAMPLES = Path(__file__).resolve().parent / "samples"  # copies of the shared api-samples (SOURCES.md)
 
 
 def api(sandbox: QuickBooksSandbox, path: str) -> str:
