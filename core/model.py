@@ -190,6 +190,8 @@ class Invoice:
         balance: what is still open; equals ``total`` when nothing was paid or credited.
         status: where it stands in the accounting system.
         paid_date: the day the balance reached zero (for payer ratings); None while open.
+        pay_url: the invoice's own pay-now page at the platform (QBO InvoiceLink, Xero
+            OnlineInvoice), when the platform gave one.
     """
 
     id: str
@@ -201,6 +203,7 @@ class Invoice:
     balance: Money
     status: InvoiceStatus = InvoiceStatus.OPEN
     paid_date: date | None = None
+    pay_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.total.currency != self.balance.currency:

@@ -117,6 +117,8 @@ class PageWriter:
             row.number, row.issue_date, row.due_date = record.number, record.issue_date, record.due_date
             row.currency, row.total, row.balance = record.currency, record.total.amount, record.balance.amount
             row.status = record.status.value
+            if record.pay_url and record.pay_url != row.pay_url:  # cached: a response without one keeps it
+                row.pay_url, row.pay_url_fetched_at = record.pay_url, self._now
             row.paid_date = record.paid_date or (row.paid_date if record.status is model.InvoiceStatus.PAID else None)
             row.platform_updated_at, row.synced_at = fetched.updated_at, self._now
 

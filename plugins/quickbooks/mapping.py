@@ -290,7 +290,15 @@ def map_invoice(raw: Mapping[str, Any], *, home_currency: str) -> Invoice:
         total=money(total, currency),
         balance=money(balance, currency),
         status=_invoice_status(total, balance, _text(raw, "PrivateNote", default="")),
+        pay_url=_pay_url(raw),
     )
+
+
+def _pay_url(raw: Mapping[str, Any]) -> str | None:
+    """``InvoiceLink`` when the response carries one (only with ``include=invoiceLink``, online
+    payment on and a BillEmail, notes §0.7); the SDK's default ``""`` counts as none (§1.9.1)."""
+    link = raw.get("InvoiceLink")
+    return link if isinstance(link, str) and link.startswith(("https://", "http://")) else None
 
 
 def map_payment(raw: Mapping[str, Any], *, home_currency: str) -> Payment:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from connector.db import Connection, Organisation, QuarantinedRecord, User
+from connector.db import Connection, Invoice, Organisation, QuarantinedRecord, User
 from connector.tokens import TokenStore
 from tests.contract.harness import Harness
 
@@ -62,3 +62,11 @@ def test_a_malformed_record_is_quarantined_and_the_rest_synced(connected: Harnes
     with connected.runtime.sessions() as session:
         row = session.scalars(select(QuarantinedRecord)).one()
         assert row.external_id == bad and row.payload and row.error
+
+
+def test_pay_links_are_cached_by_the_sync_without_extra_calls(connected: Harness) -> None:
+    connected.sync()
+    invoice = connected.payable_invoice()
+    with connected.runtime.sessions() as session:
+        row = session.scalars(select(Invoice).where(Invoice.external_id == invoice)).one()
+        assert row.pay_url and row.pay_url_fetched_at == connected.runtime.clock.now()

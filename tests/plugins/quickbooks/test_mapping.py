@@ -175,8 +175,17 @@ def test_partially_paid_invoices_stay_open_with_their_balance() -> None:
 def test_invoice_get_with_invoicelink() -> None:
     result = fetched(Entity.INVOICE, INVOICE_130)
     assert result.record == Invoice(
-        "130", "24", "1037", date(2026, 4, 8), date(2026, 5, 8), usd("362.07"), usd("362.07"), OPEN
+        "130",
+        "24",
+        "1037",
+        date(2026, 4, 8),
+        date(2026, 5, 8),
+        usd("362.07"),
+        usd("362.07"),
+        OPEN,
+        pay_url=INVOICE_130["InvoiceLink"],
     )
+    assert result.record.pay_url.startswith("https://developer.intuit.com/comingSoonview/")  # type: ignore[union-attr]
     assert result.updated_at == datetime(2026, 5, 5, 10, 13, 29, tzinfo=UTC)
     assert invoice_emails(INVOICE_130) == ("Familiystore@intuit.com",)
 
