@@ -10,6 +10,7 @@ the current state twice stores the same thing.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -31,10 +32,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 
 
-class WebhookFormatError(ValueError):
-    """A verified delivery whose body cannot be read."""
-
-
 def event_key(notice: WebhookNotice) -> str:
     """The deduplication key of one event: entity, id, operation and time."""
     return f"{notice.entity.value}:{notice.external_id}:{notice.operation}:{notice.occurred_at.isoformat()}"[:200]
@@ -43,20 +40,46 @@ def event_key(notice: WebhookNotice) -> str:
 def receive(sessions: sessionmaker[Session], platform: Platform, body: bytes, *, now: datetime) -> int:
     """Store the events of a verified delivery; returns how many were new.
 
-    Raises:
-        WebhookFormatError: the body is not a payload of this platform.
+    A signed body that is not a payload of this platform is kept whole as one ``unreadable`` row
+    with the error (for support), and counts as stored: answering with an error would only make
+    the platform retry it, and QBO holds back later events until the first is acknowledged.
     """
+    text = body.decode("utf-8", errors="replace")
     try:
         notices = platform.parse_webhook(body)
     except ValueError as exc:
-        raise WebhookFormatError(str(exc)) from None
-    text = body.decode("utf-8", errors="replace")
+        return _store_unreadable(sessions, platform.name, text, str(exc), now)
     stored = 0
     with sessions.begin() as session:
         orgs = _organisation_ids(session, platform.name, {n.external_org_id for n in notices})
         for notice in notices:
             stored += _insert(session, platform.name, notice, orgs.get(notice.external_org_id), text, now)
     return stored
+
+
+def _store_unreadable(sessions: sessionmaker[Session], platform: str, body: str, error: str, now: datetime) -> int:
+    key = "unreadable:" + hashlib.sha256(body.encode()).hexdigest()
+    log.warning("%s webhook: signed but unreadable (%s); kept as %s", platform, error, key)
+    with sessions.begin() as session:
+        if session.scalar(
+            select(WebhookEvent.id).where(WebhookEvent.platform == platform, WebhookEvent.event_key == key)
+        ):
+            return 0
+        session.add(
+            WebhookEvent(
+                platform=platform,
+                external_org_id="",
+                event_key=key,
+                entity="unknown",
+                entity_external_id="",
+                operation="",
+                body=body,
+                status="unreadable",
+                last_error=error[:1000],
+                received_at=now,
+            )
+        )
+    return 1
 
 
 def _organisation_ids(session: Session, platform: str, external_ids: set[str]) -> dict[str, int]:

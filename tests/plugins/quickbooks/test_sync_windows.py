@@ -1,0 +1,55 @@
+"""QuickBooks' CDC limits, against the sandbox: a cursor older than 30 days means a full query;
+more than 1000 changes are split per entity and, for an entity still capped alone, re-read by
+``MetaData.LastUpdatedTime`` paging (notes/quickbooks.md §0.4). Each ends with store == truth."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from connector.clock import FixedClock
+from tests.contract.quickbooks import QuickBooksHarness
+from tests.personas import NOW
+
+
+@pytest.fixture
+def qbo(tmp_path: Path) -> Iterator[QuickBooksHarness]:
+    harness = QuickBooksHarness(tmp_path, FixedClock(NOW))
+    harness.connect()
+    harness.sync()
+    yield harness
+    harness.close()
+
+
+def _calls(h: QuickBooksHarness) -> dict[str, int]:
+    return h.sandbox.call_details()
+
+
+def test_a_cursor_older_than_the_cdc_window_is_a_full_query(qbo: QuickBooksHarness) -> None:
+    qbo.runtime.clock.advance(timedelta(days=31))  # type: ignore[attr-defined]
+    qbo.pay(qbo.open_invoice())
+    qbo.sandbox.reset_call_counts()
+    qbo.sync()
+    counts = qbo.sandbox.call_counts()
+    assert counts.get("api_cdc", 0) == 0 and counts.get("api_query", 0) >= 4
+    assert qbo.stored() == qbo.truth()
+
+
+def test_more_than_1000_changes_are_split_and_nothing_is_missed(qbo: QuickBooksHarness) -> None:
+    customer = qbo.some_customer()
+    created = [qbo.create_invoice(customer, f"{100 + i}.00") for i in range(1050)]
+    qbo.pay(qbo.open_invoice(), "1.00")
+    qbo.set_email(customer, "capped@example.test")
+    qbo.runtime.clock.advance(timedelta(minutes=1))  # type: ignore[attr-defined]
+    qbo.sandbox.reset_call_counts()
+    qbo.sync()
+    counts = qbo.sandbox.call_counts()
+    assert counts["api_cdc"] >= 2  # all entities capped, then one call per entity
+    assert _calls(qbo).get("query:Invoice", 0) >= 2  # invoices alone still capped: paged by LastUpdatedTime
+    stored = qbo.stored()
+    assert all(stored[i][0] == "open" for i in created)
+    assert stored == qbo.truth()
+    assert qbo.stored_emails(customer)[0] == "capped@example.test"
