@@ -192,6 +192,7 @@ class Invoice:
         paid_date: the day the balance reached zero (for payer ratings); None while open.
         pay_url: the invoice's own pay-now page at the platform (QBO InvoiceLink, Xero
             OnlineInvoice), when the platform gave one.
+        terms: the payment terms as the platform names them (``Net 30``), shown in every message.
     """
 
     id: str
@@ -204,6 +205,7 @@ class Invoice:
     status: InvoiceStatus = InvoiceStatus.OPEN
     paid_date: date | None = None
     pay_url: str | None = None
+    terms: str = ""
 
     def __post_init__(self) -> None:
         if self.total.currency != self.balance.currency:

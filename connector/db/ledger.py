@@ -74,6 +74,8 @@ class Invoice(OrgOwned, Base):
     status: Mapped[str] = mapped_column(String(16))
     """open, paid, voided, draft, deleted (core.model.InvoiceStatus)."""
     paid_date: Mapped[date | None]
+    terms: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    """Payment terms as the platform names them (``Net 30``)."""
     pay_url: Mapped[str | None] = mapped_column(Text)
     """QBO InvoiceLink / Xero OnlineInvoiceUrl, fetched once and cached."""
     pay_url_fetched_at: Mapped[datetime | None]

@@ -116,7 +116,7 @@ class PageWriter:
             row.customer_id = customers[record.customer_id]
             row.number, row.issue_date, row.due_date = record.number, record.issue_date, record.due_date
             row.currency, row.total, row.balance = record.currency, record.total.amount, record.balance.amount
-            row.status = record.status.value
+            row.status, row.terms = record.status.value, record.terms
             if record.pay_url and record.pay_url != row.pay_url:  # cached: a response without one keeps it
                 row.pay_url, row.pay_url_fetched_at = record.pay_url, self._now
             row.paid_date = record.paid_date or (row.paid_date if record.status is model.InvoiceStatus.PAID else None)

@@ -291,7 +291,23 @@ def map_invoice(raw: Mapping[str, Any], *, home_currency: str) -> Invoice:
         balance=money(balance, currency),
         status=_invoice_status(total, balance, _text(raw, "PrivateNote", default="")),
         pay_url=_pay_url(raw),
+        terms=_term_name(raw),
     )
+
+
+def _term_name(raw: Mapping[str, Any]) -> str:
+    """``SalesTermRef.name`` when the reference carries it; the platform fills it from the Terms
+    it synced otherwise (a reference may hold only the id)."""
+    ref = raw.get("SalesTermRef")
+    name = ref.get("name") if isinstance(ref, Mapping) else None
+    return name.strip() if isinstance(name, str) else ""
+
+
+def term_id(raw: Mapping[str, Any]) -> str | None:
+    """The id in an invoice's ``SalesTermRef``, if any."""
+    ref = raw.get("SalesTermRef")
+    value = ref.get("value") if isinstance(ref, Mapping) else None
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
 
 
 def _pay_url(raw: Mapping[str, Any]) -> str | None:

@@ -33,9 +33,10 @@ from connector.platform import (
 from connector.ratelimit import RateLimiter
 from connector.tokens import TokenSet
 from connector.transport import Transport
+from core.model import Invoice
 from plugins.quickbooks import webhooks
 from plugins.quickbooks.client import NOTE_LIMIT, OPTIONS, ApiClient, OAuthClient
-from plugins.quickbooks.mapping import ENTITY_NAMES, map_record, parse_qbo_datetime
+from plugins.quickbooks.mapping import ENTITY_NAMES, map_record, parse_qbo_datetime, term_id
 
 PAGE = 1000  # MAXRESULTS maximum (notes §1.4)
 CDC_CAP = 1000  # objects per CDC response (notes §0.4)
@@ -87,6 +88,8 @@ class QuickBooksPlatform:
         )
         self.calls = 0
         """API calls made through this platform (benchmarks report them)."""
+        self._terms: dict[str, dict[str, str]] = {}
+        """Payment term names per realm (id → name), for invoices whose SalesTermRef holds only an id."""
 
     def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
         self.calls += 1
@@ -172,6 +175,8 @@ class QuickBooksPlatform:
         api = self._api(org)
         horizon = self._clock.now() - CDC_LOOKBACK
         incremental = {e: c for e, c in since.items() if c is not None and c >= horizon}
+        if Entity.INVOICE in since and (Entity.INVOICE not in incremental or org.external_id not in self._terms):
+            self._load_terms(api, org.external_id)  # the first sync pages Terms too (one call)
         changes: dict[Entity, ChangePage] | None = None
         for entity in since:
             if entity not in incremental:
@@ -199,7 +204,7 @@ class QuickBooksPlatform:
             response = api.query(sql, invoice_link=entity is Entity.INVOICE)
             cursor = cursor or parse_qbo_datetime(str(response["time"])) - OVERLAP
             rows = response.get("QueryResponse", {}).get(name, [])
-            records, bad = self._map(entity, rows, home)
+            records, bad = self._map(api, entity, rows, home)
             last = len(rows) < PAGE
             yield ChangePage(entity, records, bad, cursor if last else None)
             if last:
@@ -208,8 +213,10 @@ class QuickBooksPlatform:
 
     def _cdc(self, api: ApiClient, cursors: Mapping[Entity, datetime], home: str) -> dict[Entity, ChangePage]:
         """One CDC call for every entity; split when capped. Entities left out must be re-queried."""
-        response = api.cdc([ENTITY_NAMES[e] for e in cursors], min(cursors.values()))
+        names = [ENTITY_NAMES[e] for e in cursors] + (["Term"] if Entity.INVOICE in cursors else [])
+        response = api.cdc(names, min(cursors.values()))
         groups = _cdc_groups(response)
+        self._update_terms(api.realm_id, groups.pop("Term", []))
         if sum(len(rows) for rows in groups.values()) >= CDC_CAP and len(cursors) > 1:
             result: dict[Entity, ChangePage] = {}
             for entity, since in cursors.items():
@@ -218,15 +225,38 @@ class QuickBooksPlatform:
         if sum(len(rows) for rows in groups.values()) >= CDC_CAP:
             return {}  # one entity, still capped: the caller re-reads it by query
         cursor = parse_qbo_datetime(str(response["time"])) - OVERLAP
-        return {e: ChangePage(e, *self._map(e, groups.get(ENTITY_NAMES[e], []), home), cursor) for e in cursors}
+        return {e: ChangePage(e, *self._map(api, e, groups.get(ENTITY_NAMES[e], []), home), cursor) for e in cursors}
 
-    def _map(self, entity: Entity, rows: Sequence[Any], home: str) -> tuple[tuple[Fetched, ...], tuple[BadRecord, ...]]:
+    def _map(
+        self, api: ApiClient, entity: Entity, rows: Sequence[Any], home: str
+    ) -> tuple[tuple[Fetched, ...], tuple[BadRecord, ...]]:
         records: list[Fetched] = []
         bad: list[BadRecord] = []
         for row in rows:
             mapped = map_record(entity, row, home_currency=home)
-            (records if isinstance(mapped, Fetched) else bad).append(mapped)  # type: ignore[arg-type]
+            if isinstance(mapped, Fetched):
+                records.append(self._with_terms(mapped, row, api.realm_id))
+            else:
+                bad.append(mapped)
         return tuple(records), tuple(bad)
+
+    def _load_terms(self, api: ApiClient, realm_id: str) -> None:
+        rows = api.query("SELECT * FROM Term MAXRESULTS 1000").get("QueryResponse", {}).get("Term", [])
+        self._terms[realm_id] = {}
+        self._update_terms(realm_id, rows)
+
+    def _update_terms(self, realm_id: str, rows: Sequence[Any]) -> None:
+        known = self._terms.setdefault(realm_id, {})
+        for row in rows:
+            if isinstance(row, Mapping) and row.get("Id") is not None and isinstance(row.get("Name"), str):
+                known[str(row["Id"])] = row["Name"]
+
+    def _with_terms(self, fetched: Fetched, raw: Any, realm_id: str) -> Fetched:
+        record = fetched.record
+        if not isinstance(record, Invoice) or record.terms or not isinstance(raw, Mapping):
+            return fetched
+        name = self._terms.get(realm_id, {}).get(term_id(raw) or "", "")
+        return replace(fetched, record=replace(record, terms=name)) if name else fetched
 
     def fetch_invoices(self, org: OrgAccess, external_ids: Sequence[str]) -> Sequence[Fetched]:
         """Current state by ``Id IN (…)`` (100 ids a query); an id QBO no longer has is deleted."""
@@ -239,10 +269,8 @@ class QuickBooksPlatform:
             quoted = ", ".join("'" + i.replace("\\", "\\\\").replace("'", "\\'") + "'" for i in chunk)
             sql = f"SELECT * FROM Invoice WHERE Id IN ({quoted}) MAXRESULTS {PAGE}"  # noqa: S608
             rows = api.query(sql, invoice_link=True).get("QueryResponse", {}).get("Invoice", [])
-            for row in rows:
-                mapped = map_record(Entity.INVOICE, row, home_currency=org.base_currency)
-                if isinstance(mapped, Fetched):
-                    found[mapped.external_id] = mapped
+            for mapped in self._map(api, Entity.INVOICE, rows, org.base_currency)[0]:
+                found[mapped.external_id] = mapped
         return [
             found.get(i) or Fetched(Entity.INVOICE, i, None, {"Id": i, "status": "Deleted"}, deleted=True) for i in ids
         ]

@@ -70,3 +70,11 @@ def test_pay_links_are_cached_by_the_sync_without_extra_calls(connected: Harness
     with connected.runtime.sessions() as session:
         row = session.scalars(select(Invoice).where(Invoice.external_id == invoice)).one()
         assert row.pay_url and row.pay_url_fetched_at == connected.runtime.clock.now()
+
+
+def test_invoices_carry_their_payment_terms(connected: Harness) -> None:
+    connected.sync()
+    with connected.runtime.sessions() as session:
+        terms = set(session.scalars(select(Invoice.terms)))
+    assert terms - {""}, "no invoice has payment terms"
+    assert all(t == t.strip() for t in terms)

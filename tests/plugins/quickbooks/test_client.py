@@ -90,7 +90,7 @@ def test_building_the_api_client_makes_no_token_call() -> None:
         f"{API}/company/{REALM}/query", json={"QueryResponse": {"Invoice": []}, "time": "2026-03-10T00:00:00-08:00"}
     )
     list(_platform().fetch_changes(ORG, {Entity.INVOICE: None}))
-    assert [urlsplit(c.request.url).path for c in responses.calls] == [f"/v3/company/{REALM}/query"]
+    assert {urlsplit(c.request.url).path for c in responses.calls} == {f"/v3/company/{REALM}/query"}  # Term, Invoice
 
 
 @responses.activate
@@ -102,8 +102,9 @@ def test_every_call_sends_minorversion_75_and_parses_amounts_as_decimal() -> Non
         + ']}, "time": "2026-03-10T00:00:00-08:00"}',
     )
     page = next(_platform().fetch_changes(ORG, {Entity.INVOICE: None}))
-    query = parse_qs(urlsplit(responses.calls[0].request.url).query)
-    assert query["minorversion"] == ["75"] and query["include"] == ["invoiceLink"]
+    queries = [parse_qs(urlsplit(c.request.url).query) for c in responses.calls]
+    assert len(queries) == 2 and all(q["minorversion"] == ["75"] for q in queries)  # Term, then Invoice
+    assert queries[-1]["include"] == ["invoiceLink"]
     record = page.records[0].record
     assert record.balance.amount == Decimal("33.10") and isinstance(record.balance.amount, Decimal)  # type: ignore[union-attr]
 
@@ -115,12 +116,20 @@ def test_cdc_keeps_the_time_zone_of_the_cursor() -> None:
         f"{API}/company/{REALM}/cdc",
         json={"CDCResponse": [{"QueryResponse": [{}]}], "time": "2026-03-10T00:00:00-08:00"},
     )
+    responses.post(
+        f"{API}/company/{REALM}/query", json={"QueryResponse": {"Term": []}, "time": "2026-03-10T00:00:00-08:00"}
+    )
     cursor = datetime(2026, 3, 9, 12, 0, tzinfo=timezone(timedelta(hours=1)))
-    list(_platform().fetch_changes(ORG, {Entity.CUSTOMER: cursor, Entity.INVOICE: cursor}))
-    assert len(responses.calls) == 1  # one CDC call for every entity
-    query = parse_qs(urlsplit(responses.calls[0].request.url).query)
+    platform = _platform()
+    list(platform.fetch_changes(ORG, {Entity.CUSTOMER: cursor, Entity.INVOICE: cursor}))
+    cdc = [c for c in responses.calls if urlsplit(c.request.url).path.endswith("/cdc")]
+    assert len(cdc) == 1  # one CDC call for every entity, payment terms included
+    query = parse_qs(urlsplit(cdc[0].request.url).query)
     assert query["changedSince"] == ["2026-03-09T12:00:00+01:00"]
-    assert query["entities"] == ["Customer,Invoice"]
+    assert query["entities"] == ["Customer,Invoice,Term"]
+    before = len(responses.calls)
+    list(platform.fetch_changes(ORG, {Entity.CUSTOMER: cursor, Entity.INVOICE: cursor}))
+    assert len(responses.calls) - before == 1  # the terms are known now: an idle sync is one call
 
 
 @responses.activate
@@ -137,6 +146,9 @@ def test_a_deleted_cdc_stub_is_a_deletion_not_a_paid_invoice() -> None:
             "CDCResponse": [{"QueryResponse": [{"Invoice": [stub], "startPosition": 1, "maxResults": 1}]}],
             "time": "2026-03-10T00:00:00-08:00",
         },
+    )
+    responses.post(
+        f"{API}/company/{REALM}/query", json={"QueryResponse": {"Term": []}, "time": "2026-03-10T00:00:00-08:00"}
     )
     page = next(_platform().fetch_changes(ORG, {Entity.INVOICE: NOW - timedelta(days=1)}))
     assert page.records[0].deleted and page.records[0].record is None

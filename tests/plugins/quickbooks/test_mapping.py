@@ -150,6 +150,8 @@ def test_maps_every_invoice_of_the_query_page_field_by_field() -> None:
             balance=usd(balance),
             status=status,
             paid_date=None,
+            # 31 of the 37 carry SalesTermRef {"value": "3", "name": "Net 30"}; the others none.
+            terms="Net 30" if "SalesTermRef" in raw else "",
         )
         assert (result.entity, result.external_id, result.deleted) == (Entity.INVOICE, id_, False)
         assert result.updated_at == utc(updated)
@@ -184,6 +186,7 @@ def test_invoice_get_with_invoicelink() -> None:
         usd("362.07"),
         OPEN,
         pay_url=INVOICE_130["InvoiceLink"],
+        terms="Net 30",
     )
     assert result.record.pay_url.startswith("https://developer.intuit.com/comingSoonview/")  # type: ignore[union-attr]
     assert result.updated_at == datetime(2026, 5, 5, 10, 13, 29, tzinfo=UTC)
@@ -200,7 +203,7 @@ def test_send_response_maps_the_sent_invoice() -> None:
     raw = load("invoice_send_response.nango-sandbox.json")["Invoice"]
     result = fetched(Entity.INVOICE, raw)
     assert result.record == Invoice(
-        "103", "10", "1033", date(2026, 4, 7), date(2026, 5, 7), usd("629.1"), usd("629.1"), OPEN
+        "103", "10", "1033", date(2026, 4, 7), date(2026, 5, 7), usd("629.1"), usd("629.1"), OPEN, terms="Net 30"
     )
     assert result.updated_at == datetime(2026, 5, 5, 9, 6, 31, tzinfo=UTC)
     assert invoice_emails(raw) == ("Geeta@Kalapatapu.com",)
@@ -1041,3 +1044,22 @@ def test_a_sample_with_one_field_replaced_is_mapped_or_quarantined(
     else:
         raw[key] = value
     assert_mapped_or_quarantined(entity, raw)
+
+
+@pytest.mark.parametrize(
+    ("ref", "terms"),
+    [
+        pytest.param({"value": "3", "name": "Net 30"}, "Net 30", id="named"),
+        pytest.param({"value": "3"}, "", id="id-only: the platform fills it"),
+        pytest.param(None, "", id="no-terms"),
+        pytest.param("Net 30", "", id="odd-shape"),
+    ],
+)
+def test_payment_terms_come_from_the_sales_term_reference(ref: Any, terms: str) -> None:
+    raw = (
+        changed(INVOICE_130, SalesTermRef=ref)
+        if ref is not None
+        else {k: v for k, v in INVOICE_130.items() if k != "SalesTermRef"}
+    )
+    record = map_invoice(raw, home_currency=HOME)
+    assert record.terms == terms
