@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench lint typecheck pytest setup postgres clean
+.PHONY: run test bench lint typecheck pytest setup postgres system-packages clean
+
+# Debian libraries WeasyPrint (PDF letters) loads at run time; installed only when one is missing.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libfontconfig1 fonts-dejavu-core
 
 run: setup
 	$(BIN)/arcadence db upgrade
@@ -15,7 +18,14 @@ test: setup postgres lint typecheck pytest
 bench: setup
 	$(BIN)/python bench/run.py
 
-setup: $(STAMP)
+setup: system-packages $(STAMP)
+
+system-packages:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
