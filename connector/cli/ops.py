@@ -133,3 +133,37 @@ def _connection_state(connection: Connection | None, now: datetime) -> str:
     if hard is not None and hard - now < timedelta(days=30):
         state += f"; the grant ends for good on {hard:%Y-%m-%d}: reconnect before then"
     return state
+
+
+@click.command("collect")
+@click.argument("org")
+@click.option("--dry-run", is_flag=True, help="Print the plan and the reasons for what is skipped; write nothing.")
+@click.pass_context
+def collect_command(ctx: click.Context, org: str, dry_run: bool) -> None:
+    """Run the collection for one organisation today (in its time zone): plan and queue the touches."""
+    from collections import Counter
+
+    from connector.outbox import collect
+
+    runtime = _runtime(ctx)
+    try:
+        organisation = _find(runtime, org)
+        result = collect(runtime.sessions, organisation.id, runtime.clock, dry_run=dry_run)
+        click.echo(
+            f"{organisation.name}: collection run for {result.today:%Y-%m-%d}" + (" (dry run)" if dry_run else "")
+        )
+        for touch in result.plan.touches:
+            invoices = ", ".join(i.invoice_id for i in touch.invoices)
+            flags = f" [{', '.join(touch.flags)}]" if touch.flags else ""
+            click.echo(
+                f"  {touch.action.value:<14} level {touch.level} {touch.step_id:<20} customer {touch.customer_id}: "
+                f"{touch.amount_due} ({invoices}){flags}"
+            )
+        for reason, count in sorted(Counter(s.reason.value for s in result.plan.skipped).items()):
+            click.echo(f"  skipped {count:>5} invoice(s): {reason}")
+        if not dry_run:
+            click.echo(
+                f"queued {result.created} new touch(es), {result.existing} already queued, {result.tasks} task(s)"
+            )
+    finally:
+        runtime.close()

@@ -24,6 +24,8 @@ class OutboxStatus(StrEnum):
     """Crashed between SMTP accept and commit: never re-sent automatically; an admin confirms."""
     CANCELLED = "cancelled"
     FAILED = "failed"
+    HANDED_OVER = "handed_over"
+    """A heavy step (call, letter, agency, legal, write-off review) given to a person as a task."""
 
 
 class TaskStatus(StrEnum):

@@ -64,3 +64,17 @@ def test_status_lists_connection_sync_and_quarantine(qbo: QuickBooksHarness) -> 
 def test_sync_of_an_unknown_organisation_says_so(qbo: QuickBooksHarness) -> None:
     done = _run(qbo, "sync", "nope")
     assert done.returncode != 0 and "no single organisation" in done.stderr
+
+
+def test_collect_dry_run_prints_the_plan_and_a_real_run_queues_it_once(qbo: QuickBooksHarness) -> None:
+    assert _run(qbo, "sync", "1").returncode == 0
+    dry = _run(qbo, "collect", "1", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "(dry run)" in dry.stdout and "skipped" in dry.stdout and "email" in dry.stdout
+    assert "queued" not in dry.stdout
+    first = _run(qbo, "collect", "1")
+    assert first.returncode == 0, first.stderr
+    queued = int(first.stdout.strip().splitlines()[-1].split()[1])
+    assert queued > 0
+    second = _run(qbo, "collect", "1")
+    assert second.stdout.strip().splitlines()[-1].startswith("queued 0 new touch(es)")

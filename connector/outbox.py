@@ -1,0 +1,211 @@
+"""The collection run: plan with the engine, then record each touch once in the outbox.
+
+Each touch becomes one outbox row with a **unique key** (organisation, customer, currency, step,
+sorted invoice ids, planned date): a second run the same day, a second process, a retried job
+insert nothing new. Email touches wait (``pending``) for the dispatcher; heavy steps (call,
+letter, notify owner, agency, legal, write-off review) are handed to a person as a task, never
+sent by themselves. An email touch for a customer without an address creates a task to find one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from connector.clock import Clock, local_today
+from connector.db import Customer, OutboxMessage, OutboxStatus, Task, TaskStatus
+from connector.db import Organisation as OrganisationRow
+from connector.db.activity import ActivityLog
+from connector.ledger import Snapshot, load_snapshot
+from core.engine import Plan, Touch, plan
+from core.policy import Action
+from core.reasons import SkipReason
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CollectResult:
+    """What one collection run did.
+
+    Attributes:
+        today: the run's date in the organisation's time zone.
+        plan: the engine's decision (touches and skipped invoices with reasons).
+        created: outbox rows inserted now.
+        existing: touches already in the outbox (a repeated run).
+        tasks: tasks created for people.
+    """
+
+    today: date
+    plan: Plan
+    created: int
+    existing: int
+    tasks: int
+
+
+def dedupe_key(organisation_id: int, touch: Touch, planned: date) -> str:
+    """The outbox key of a touch: the same touch on the same day always has the same key."""
+    invoices = ",".join(sorted(i.invoice_id for i in touch.invoices))
+    raw = f"{organisation_id}|{touch.customer_id}|{touch.currency}|{touch.step_id}|{invoices}|{planned.isoformat()}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def collect(
+    sessions: sessionmaker[Session], organisation_id: int, clock: Clock, *, dry_run: bool = False
+) -> CollectResult:
+    """Plan today's touches for one organisation and record the new ones (nothing when ``dry_run``)."""
+    with sessions() as session:
+        org = session.get_one(OrganisationRow, organisation_id)
+        today = local_today(clock, org.timezone)
+        snapshot = load_snapshot(session, org)
+    decided = plan(snapshot.ledger, snapshot.policy, snapshot.history, today, snapshot.organisation)
+    if dry_run:
+        return CollectResult(today, decided, 0, 0, 0)
+    created = existing = tasks = 0
+    now = clock.now()
+    for touch in decided.touches:
+        with sessions.begin() as session:
+            inserted = _insert(session, organisation_id, snapshot, touch, today, now)
+            if inserted is None:
+                existing += 1
+                continue
+            created += 1
+            if touch.action is not Action.EMAIL:
+                _hand_over(session, organisation_id, snapshot, touch, inserted, now)
+                tasks += 1
+    with sessions.begin() as session:
+        tasks += _find_email_tasks(session, organisation_id, snapshot, decided, now)
+    log.info(
+        "collection run of organisation %s on %s: %d new, %d already planned, %d task(s)",
+        organisation_id,
+        today,
+        created,
+        existing,
+        tasks,
+    )
+    return CollectResult(today, decided, created, existing, tasks)
+
+
+def _payload(touch: Touch) -> dict[str, Any]:
+    return {
+        "language": touch.language,
+        "amount_due": touch.amount_due.cents(),
+        "invoices": [{"id": i.invoice_id, "step": i.step_id, "level": i.level} for i in touch.invoices],
+        "flags": list(touch.flags),
+        "unapplied_credit": touch.unapplied_credit.cents() if touch.unapplied_credit else None,
+        "claim": {
+            "interest": touch.claim.interest.cents(),
+            "fixed_fees": touch.claim.fixed_fees.cents(),
+            "rate_percent": str(touch.claim.rate_percent),
+            "basis": touch.claim.basis,
+        }
+        if touch.claim
+        else None,
+    }
+
+
+def _insert(
+    session: Session, org_id: int, snapshot: Snapshot, touch: Touch, today: date, now: datetime
+) -> OutboxMessage | None:
+    """Insert the touch's outbox row; None when the key is already there (this or another run)."""
+    key = dedupe_key(org_id, touch, today)
+    if (
+        session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.organisation_id == org_id, OutboxMessage.dedupe_key == key)
+        )
+        is not None
+    ):
+        return None
+    heavy = touch.action is not Action.EMAIL
+    row = OutboxMessage(
+        organisation_id=org_id,
+        dedupe_key=key,
+        customer_id=snapshot.customer_rows[touch.customer_id],
+        currency=touch.currency,
+        step_key=touch.step_id,
+        level=touch.level,
+        action=touch.action.value,
+        template_key=touch.template,
+        planned_date=today,
+        invoice_ids=",".join(sorted(i.invoice_id for i in touch.invoices)),
+        payload=_payload(touch),
+        status=(OutboxStatus.HANDED_OVER if heavy else OutboxStatus.PENDING).value,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():  # a concurrent run may insert the same key meanwhile
+            session.add(row)
+    except IntegrityError:
+        return None
+    ActivityLog(session, org_id).append(
+        kind="task_planned" if heavy else "reminder_planned",
+        actor="scheduler",
+        occurred_at=now,
+        customer_id=row.customer_id,
+        summary=f"{touch.action.value} at level {touch.level} ({touch.step_id}) for {touch.amount_due}",
+        data={"outbox_id": row.id, "invoices": row.payload["invoices"]},
+    )
+    return row
+
+
+def _assignee(session: Session, snapshot: Snapshot, customer_external_id: str) -> int | None:
+    customer = session.get_one(Customer, snapshot.customer_rows[customer_external_id])
+    if customer.owner_user_id is not None:
+        return customer.owner_user_id
+    org = session.get_one(OrganisationRow, customer.organisation_id)
+    return org.default_collector_id
+
+
+def _hand_over(
+    session: Session, org_id: int, snapshot: Snapshot, touch: Touch, row: OutboxMessage, now: datetime
+) -> None:
+    numbers = ", ".join(i.invoice_id for i in touch.invoices)
+    session.add(
+        Task(
+            organisation_id=org_id,
+            customer_id=row.customer_id,
+            outbox_id=row.id,
+            kind=touch.action.value,
+            title=f"{touch.action.value.replace('_', ' ')} (level {touch.level}): invoices {numbers}, "
+            f"{touch.amount_due} open",
+            assignee_id=_assignee(session, snapshot, touch.customer_id),
+            due_date=row.planned_date,
+            created_at=now,
+        )
+    )
+
+
+def _find_email_tasks(session: Session, org_id: int, snapshot: Snapshot, decided: Plan, now: datetime) -> int:
+    """One open "find an email address" task per customer whose email touch could not be made."""
+    customers = sorted({s.customer_id for s in decided.skipped if s.reason is SkipReason.NO_EMAIL_ADDRESS})
+    created = 0
+    for external_id in customers:
+        customer_row = snapshot.customer_rows[external_id]
+        open_task = session.scalar(
+            select(Task.id).where(
+                Task.organisation_id == org_id,
+                Task.customer_id == customer_row,
+                Task.kind == "find_email",
+                Task.status == TaskStatus.OPEN.value,
+            )
+        )
+        if open_task is None:
+            session.add(
+                Task(
+                    organisation_id=org_id,
+                    customer_id=customer_row,
+                    kind="find_email",
+                    title="Find an email address: a reminder is due but the customer has none",
+                    assignee_id=_assignee(session, snapshot, external_id),
+                    created_at=now,
+                )
+            )
+            created += 1
+    return created
