@@ -6,10 +6,12 @@ webhook formats) live in the plugin's ``sandbox`` package; the parts below are t
 vendor:
 
 - :class:`SandboxClock`: the sandbox's notion of now, movable by the control API;
-- :class:`TokenAuthority`: authorization codes, access tokens with a lifetime, refresh tokens that
-  rotate with a grace window for the superseded one, revocation;
+- :class:`TokenAuthority`: authorization codes (with PKCE, RFC 7636), access tokens with a lifetime,
+  refresh tokens that rotate with a grace window for the superseded one, revocation;
 - :class:`FaultInjector`: one-off faults (status + body) for the next N calls to a path;
 - :class:`CallCounter` and :class:`RateBudget`: call counts per endpoint, a per-key budget per minute;
+- :class:`WindowBudget` and :class:`ConcurrencyGate`: a per-key budget over any sliding window (a day)
+  that says how much is left and when the next call is allowed; at most N calls in flight per key;
 - :class:`IdempotencyCache`: the first response of a repeated request id, replayed;
 - :class:`WebhookOutbox`: signed notifications posted in order, blocked behind a failed one;
 - :class:`ControlAPI`: ``/_sandbox/<name>`` JSON endpoints dispatched to plain Python methods;
@@ -20,6 +22,9 @@ Everything is thread-safe (the server is threaded) and reads time only through t
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import secrets
 import threading
@@ -81,6 +86,7 @@ class Grant:
     created_at: datetime
     hard_expires_at: datetime
     revoked: bool = False
+    pkce: bool = False  # the code was redeemed with a code_verifier (a public client may refresh without secret)
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,13 @@ class _Code:
     scopes: tuple[str, ...]
     expires_at: datetime
     used: bool = False
+    code_challenge: str | None = None
+
+
+def pkce_challenge(verifier: str) -> str:
+    """The S256 ``code_challenge`` of a ``code_verifier``: base64url(SHA-256(verifier)) without padding (RFC 7636)."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def _default_token(kind: str) -> str:
@@ -134,6 +147,7 @@ class TokenAuthority:
         hard_ttl: timedelta,
         code_ttl: timedelta = timedelta(minutes=10),
         token_factory: Callable[[str], str] = _default_token,
+        access_factory: Callable[[Grant, datetime, datetime], str] | None = None,
     ) -> None:
         self._clock = clock
         self.access_ttl = access_ttl
@@ -142,30 +156,46 @@ class TokenAuthority:
         self.hard_ttl = hard_ttl
         self.code_ttl = code_ttl
         self._new_token = token_factory
+        self._new_access = access_factory  # (grant, issued, expires) -> token, e.g. a JWT with claims
         self._lock = threading.Lock()
         self._codes: dict[str, _Code] = {}
         self._access: dict[str, tuple[Grant, datetime]] = {}
         self._refresh: dict[str, _Refresh] = {}
 
-    def issue_code(self, client_id: str, redirect_uri: str, subject: str, scopes: Iterable[str]) -> str:
-        """A single-use authorization code for a consent just given."""
+    def issue_code(
+        self,
+        client_id: str,
+        redirect_uri: str,
+        subject: str,
+        scopes: Iterable[str],
+        code_challenge: str | None = None,
+    ) -> str:
+        """A single-use authorization code for a consent just given (bound to an S256 challenge if given)."""
         code = self._new_token("code")
         with self._lock:
             expires = self._clock.now() + self.code_ttl
-            self._codes[code] = _Code(client_id, redirect_uri, subject, tuple(scopes), expires)
+            self._codes[code] = _Code(client_id, redirect_uri, subject, tuple(scopes), expires, False, code_challenge)
         return code
 
-    def redeem_code(self, code: str, client_id: str, redirect_uri: str) -> TokenPair:
-        """Exchange a code once for a new grant's first token pair."""
+    def redeem_code(self, code: str, client_id: str, redirect_uri: str, code_verifier: str | None = None) -> TokenPair:
+        """Exchange a code once for a new grant's first token pair.
+
+        A code issued with a ``code_challenge`` needs the matching ``code_verifier`` (RFC 7636 §4.6).
+        """
         with self._lock:
             found = self._codes.get(code)
             if found is None or found.used or found.client_id != client_id or found.redirect_uri != redirect_uri:
                 raise InvalidGrant("unknown, used or mismatched authorization code")
             if self._clock.now() >= found.expires_at:
                 raise InvalidGrant("authorization code expired")
+            if found.code_challenge is not None and (
+                not code_verifier or not hmac.compare_digest(pkce_challenge(code_verifier), found.code_challenge)
+            ):
+                raise InvalidGrant("code_verifier does not match the code_challenge")
             found.used = True
             now = self._clock.now()
             grant = Grant(secrets.token_hex(8), client_id, found.subject, found.scopes, now, now + self.hard_ttl)
+            grant.pkce = found.code_challenge is not None
             return self._mint(grant)
 
     def refresh(self, client_id: str, refresh_token: str) -> TokenPair:
@@ -186,6 +216,8 @@ class TokenAuthority:
     def _mint(self, grant: Grant) -> TokenPair:
         now = self._clock.now()
         access, refresh = self._new_token("access"), self._new_token("refresh")
+        if self._new_access is not None:
+            access = self._new_access(grant, now, now + self.access_ttl)
         refresh_expires = min(now + self.refresh_ttl, grant.hard_expires_at)
         self._access[access] = (grant, now + self.access_ttl)
         self._refresh[refresh] = _Refresh(grant, refresh_expires)
@@ -208,6 +240,14 @@ class TokenAuthority:
             if grant.revoked or self._clock.now() >= expires_at:
                 return None
             return grant
+
+    def grant_of(self, token: str) -> Grant | None:
+        """The grant behind an access or refresh token (live or not), or None when unknown."""
+        with self._lock:
+            if token in self._access:
+                return self._access[token][0]
+            found = self._refresh.get(token)
+            return found.grant if found is not None else None
 
     def revoke(self, token: str) -> bool:
         """Revoke the whole grant behind an access or refresh token; False when the token is unknown."""
@@ -331,6 +371,96 @@ class RateBudget:
             self._calls.clear()
 
 
+class WindowBudget:
+    """At most ``limit`` calls per key in any sliding ``window`` of the sandbox clock (a minute, a day).
+
+    Unlike :class:`RateBudget` it tells how much is left (for ``X-…-Remaining`` headers) and when
+    the next call will be allowed (for ``Retry-After``).
+    """
+
+    def __init__(self, clock: Clock, limit: int, window: timedelta) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.limit = limit
+        self.window = window
+        self._calls: dict[str, deque[datetime]] = {}
+
+    def _live(self, key: str, now: datetime) -> deque[datetime]:
+        calls = self._calls.setdefault(key, deque())
+        while calls and calls[0] <= now - self.window:
+            calls.popleft()
+        return calls
+
+    def take(self, key: str) -> bool:
+        """Spend one call of ``key``'s budget; False (nothing spent) when it is used up."""
+        with self._lock:
+            now = self._clock.now()
+            calls = self._live(key, now)
+            if len(calls) >= self.limit:
+                return False
+            calls.append(now)
+            return True
+
+    def remaining(self, key: str) -> int:
+        """Calls ``key`` may still make in the current window."""
+        with self._lock:
+            return max(0, self.limit - len(self._live(key, self._clock.now())))
+
+    def retry_after(self, key: str) -> int:
+        """Whole seconds until ``key`` may call again (0 when it may call now)."""
+        with self._lock:
+            now = self._clock.now()
+            calls = self._live(key, now)
+            if len(calls) < self.limit:
+                return 0
+            if self.limit <= 0 or not calls:
+                return int(self.window.total_seconds())
+            free_at = calls[len(calls) - self.limit] + self.window
+            return max(1, int((free_at - now).total_seconds() + 0.999))
+
+    def set_limit(self, limit: int) -> None:
+        """Change the budget (the calls already made still count)."""
+        with self._lock:
+            self.limit = limit
+
+    def reset(self) -> None:
+        """Forget the calls made so far."""
+        with self._lock:
+            self._calls.clear()
+
+
+class ConcurrencyGate:
+    """At most ``limit`` calls in flight per key: :meth:`enter` before the work, :meth:`leave` after."""
+
+    def __init__(self, limit: int) -> None:
+        self._lock = threading.Lock()
+        self.limit = limit
+        self._active: dict[str, int] = {}
+
+    def enter(self, key: str) -> bool:
+        """Take a slot; False (nothing taken) when ``limit`` calls of ``key`` are already in flight."""
+        with self._lock:
+            if self._active.get(key, 0) >= self.limit:
+                return False
+            self._active[key] = self._active.get(key, 0) + 1
+            return True
+
+    def leave(self, key: str) -> None:
+        """Give a slot back."""
+        with self._lock:
+            self._active[key] = max(0, self._active.get(key, 0) - 1)
+
+    def active(self, key: str) -> int:
+        """Calls of ``key`` in flight now."""
+        with self._lock:
+            return self._active.get(key, 0)
+
+    def set_limit(self, limit: int) -> None:
+        """Change how many calls may run at once."""
+        with self._lock:
+            self.limit = limit
+
+
 class IdempotencyCache(Generic[T]):
     """The first outcome stored under a request id; a repeat gets it back instead of a new one."""
 
@@ -370,6 +500,20 @@ class Delivery:
         return self.status is not None and 200 <= self.status < 300
 
 
+def deliver(url: str, body: bytes, headers: Mapping[str, str], timeout: float = 10.0) -> Delivery:
+    """POST one body once and say what the receiver answered (no queue, no retry)."""
+    try:
+        response = requests.post(url, data=body, headers=dict(headers), timeout=timeout)
+        return Delivery(url, body, headers, response.status_code)
+    except requests.RequestException as exc:
+        return Delivery(url, body, headers, None, f"{type(exc).__name__}: {exc}")
+
+
+def hmac_sha256_base64(key: str, body: bytes) -> str:
+    """base64(HMAC-SHA256(key, body)): the webhook signature of both QuickBooks and Xero."""
+    return base64.b64encode(hmac.new(key.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
+
+
 class WebhookOutbox:
     """Signed webhook bodies waiting to be posted, in order.
 
@@ -399,11 +543,7 @@ class WebhookOutbox:
         with self._lock:
             while self._pending:
                 url, body, headers = self._pending[0]
-                try:
-                    response = requests.post(url, data=body, headers=headers, timeout=self.timeout)
-                    delivery = Delivery(url, body, headers, response.status_code)
-                except requests.RequestException as exc:
-                    delivery = Delivery(url, body, headers, None, f"{type(exc).__name__}: {exc}")
+                delivery = deliver(url, body, headers, self.timeout)
                 outcomes.append(delivery)
                 self.delivered.append(delivery)
                 if not delivery.ok:
