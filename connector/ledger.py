@@ -28,7 +28,7 @@ GERMAN_CADENCE = {"DE", "AT", "CH", "LI", "LU"}
 #: Outbox states that count as a touch: everything queued except what was cancelled. A pending
 #: touch counts too, or a dispatcher that is down for a day would see the same step queued again
 #: under the next day's key (and sent twice); a cancelled one (paid meanwhile) does not.
-TOUCHED = {s.value for s in OutboxStatus if s is not OutboxStatus.CANCELLED}
+TOUCHED = {s.value for s in OutboxStatus if s not in (OutboxStatus.CANCELLED, OutboxStatus.STALE)}
 
 
 @dataclass(frozen=True, slots=True)

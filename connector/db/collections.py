@@ -18,12 +18,19 @@ class OutboxStatus(StrEnum):
     """Life of an outbox row: claim, then act, then record."""
 
     PENDING = "pending"
+    CLAIMED = "claimed"
+    """Taken by one dispatcher; being re-checked and rendered (nothing has been sent)."""
     SENDING = "sending"
+    """Committed before SMTP starts: a crash from here on leaves the row in doubt."""
     SENT = "sent"
     IN_DOUBT = "in_doubt"
     """Crashed between SMTP accept and commit: never re-sent automatically; an admin confirms."""
     CANCELLED = "cancelled"
     FAILED = "failed"
+    HELD = "held"
+    """Not sent because its template failed; an admin fixes the template and releases it."""
+    STALE = "stale"
+    """Left pending past its day (dispatcher down): superseded by the next run's plan, never sent."""
     HANDED_OVER = "handed_over"
     """A heavy step (call, letter, agency, legal, write-off review) given to a person as a task."""
 
@@ -191,7 +198,11 @@ class OutboxMessage(OrgOwned, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[datetime | None]
+    not_before: Mapped[datetime | None]
+    """Retry backoff: the dispatcher leaves the row alone until then."""
     sent_at: Mapped[datetime | None]
+    note_written_at: Mapped[datetime | None]
+    """When the reminder note was written back to the platform (retried separately, never resends)."""
     message_id: Mapped[str | None] = mapped_column(String(255))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
