@@ -24,6 +24,7 @@ from connector.clock import FixedClock
 from connector.config import load_settings
 from connector.db.session import make_engine, session_factory, upgrade
 from connector.runtime import build_runtime
+from tests.contract.quickbooks import QuickBooksHarness
 from tests.personas import World, make_world
 
 PG_ADMIN = os.environ.get("ARCADENCE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -105,3 +106,13 @@ def world(env: dict[str, str], sqlite_url: str) -> Iterator[World]:
     runtime = build_runtime(load_settings(env), configs={}, clock=FixedClock(NOW))
     yield make_world(runtime)
     runtime.close()
+
+
+@pytest.fixture
+def qbo_connected(tmp_path: Path) -> Iterator[QuickBooksHarness]:
+    """The QuickBooks sandbox and the app on loopback, with the sample company connected through
+    the real OAuth flow (see ``tests/contract/quickbooks.py``)."""
+    harness = QuickBooksHarness(tmp_path, FixedClock(NOW))
+    harness.connect()
+    yield harness
+    harness.close()

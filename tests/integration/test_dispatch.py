@@ -4,20 +4,16 @@ composing and sending are our own ports, faked here (the SMTP path is tested wit
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from connector.clock import FixedClock
 from connector.db import Activity, OutboxMessage
 from connector.dispatch import ComposeFailed, Dispatcher, Draft, SendFailed
 from connector.outbox import collect
 from tests.contract.quickbooks import QuickBooksHarness
-from tests.personas import NOW
 
 
 @dataclass
@@ -47,12 +43,9 @@ class Postbox:
 
 
 @pytest.fixture
-def qbo(tmp_path: Path) -> Iterator[QuickBooksHarness]:
-    harness = QuickBooksHarness(tmp_path, FixedClock(NOW))
-    harness.connect()
-    harness.sync()
-    yield harness
-    harness.close()
+def qbo(qbo_connected: QuickBooksHarness) -> QuickBooksHarness:
+    qbo_connected.sync()
+    return qbo_connected
 
 
 def _queue(h: QuickBooksHarness) -> list[OutboxMessage]:

@@ -5,22 +5,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from connector.clock import FixedClock
 from tests.contract.quickbooks import QuickBooksHarness
-from tests.personas import NOW
 
 
 @pytest.fixture
-def qbo(tmp_path: Path) -> Iterator[QuickBooksHarness]:
-    harness = QuickBooksHarness(tmp_path, FixedClock(NOW))
-    harness.connect()
-    yield harness
-    harness.close()
+def qbo(qbo_connected: QuickBooksHarness) -> QuickBooksHarness:
+    return qbo_connected
 
 
 def _run(h: QuickBooksHarness, *args: str) -> subprocess.CompletedProcess[str]:

@@ -4,24 +4,17 @@ more than 1000 changes are split per entity and, for an entity still capped alon
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
-from connector.clock import FixedClock
 from tests.contract.quickbooks import QuickBooksHarness
-from tests.personas import NOW
 
 
 @pytest.fixture
-def qbo(tmp_path: Path) -> Iterator[QuickBooksHarness]:
-    harness = QuickBooksHarness(tmp_path, FixedClock(NOW))
-    harness.connect()
-    harness.sync()
-    yield harness
-    harness.close()
+def qbo(qbo_connected: QuickBooksHarness) -> QuickBooksHarness:
+    qbo_connected.sync()
+    return qbo_connected
 
 
 def _calls(h: QuickBooksHarness) -> dict[str, int]:

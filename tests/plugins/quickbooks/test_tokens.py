@@ -3,14 +3,11 @@ token, invalid_grant, and what the store does with each."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from connector.clock import FixedClock
 from connector.db import Connection, Organisation
 from connector.errors import AuthRevoked
 from connector.tokens import TokenStore
@@ -19,11 +16,8 @@ from tests.personas import NOW
 
 
 @pytest.fixture
-def qbo(tmp_path: Path) -> Iterator[QuickBooksHarness]:
-    harness = QuickBooksHarness(tmp_path, FixedClock(NOW))
-    harness.connect()
-    yield harness
-    harness.close()
+def qbo(qbo_connected: QuickBooksHarness) -> QuickBooksHarness:
+    return qbo_connected
 
 
 def _stored(h: QuickBooksHarness) -> tuple[Connection, object]:
