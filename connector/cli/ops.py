@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import click
@@ -17,6 +19,16 @@ def _runtime(ctx: click.Context) -> Runtime:
     from connector.cli import settings_from
 
     return build_runtime(settings_from(ctx))
+
+
+@contextmanager
+def _organisation(ctx: click.Context, org: str) -> Iterator[tuple[Runtime, Organisation]]:
+    """The runtime and the organisation named by ORG; the runtime is closed afterwards."""
+    runtime = _runtime(ctx)
+    try:
+        yield runtime, _find(runtime, org)
+    finally:
+        runtime.close()
 
 
 def _find(runtime: Runtime, org: str) -> Organisation:
@@ -37,9 +49,7 @@ def _find(runtime: Runtime, org: str) -> Organisation:
 @click.pass_context
 def sync(ctx: click.Context, org: str, full: bool) -> None:
     """Sync one organisation (ORG: its arcadence id or its realm / tenant id) now, showing progress."""
-    runtime = _runtime(ctx)
-    try:
-        organisation = _find(runtime, org)
+    with _organisation(ctx, org) as (runtime, organisation):
         click.echo(f"syncing {organisation.name} ({organisation.platform} {organisation.external_id})")
 
         def progress(report: EntityReport) -> None:
@@ -63,8 +73,6 @@ def sync(ctx: click.Context, org: str, full: bool) -> None:
         total = sum(r.written for r in reports)
         bad = sum(r.quarantined for r in reports)
         click.echo(f"done: {total} record(s) stored, {bad} quarantined")
-    finally:
-        runtime.close()
 
 
 @click.command("status")
@@ -145,9 +153,7 @@ def collect_command(ctx: click.Context, org: str, dry_run: bool) -> None:
 
     from connector.outbox import collect
 
-    runtime = _runtime(ctx)
-    try:
-        organisation = _find(runtime, org)
+    with _organisation(ctx, org) as (runtime, organisation):
         result = collect(runtime.sessions, organisation.id, runtime.clock, dry_run=dry_run)
         click.echo(
             f"{organisation.name}: collection run for {result.today:%Y-%m-%d}" + (" (dry run)" if dry_run else "")
@@ -165,5 +171,3 @@ def collect_command(ctx: click.Context, org: str, dry_run: bool) -> None:
             click.echo(
                 f"queued {result.created} new touch(es), {result.existing} already queued, {result.tasks} task(s)"
             )
-    finally:
-        runtime.close()
