@@ -106,11 +106,11 @@ def parse_xero_date(value: str) -> date:
     if _MS_DATE.fullmatch(text):
         return parse_xero_instant(text).date()
     head = text[:10]
-    if _ISO_DATE.fullmatch(head) and (len(text) == 10 or _ISO_INSTANT.fullmatch(text)):
-        try:
-            return date.fromisoformat(head)
-        except ValueError:
-            pass
+    try:
+        if _ISO_DATE.fullmatch(head) and (len(text) == 10 or parse_xero_instant(text)):
+            return date.fromisoformat(head)  # the organisation's calendar date, whatever the offset
+    except ValueError:
+        pass
     raise ValueError(f"not a /Date(…)/ or YYYY-MM-DD date: {value!r}")
 
 
