@@ -44,6 +44,7 @@ ENTITY_NAMES: Mapping[Entity, str] = MappingProxyType(
 
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_XML_ID = re.compile(r"<Id>\s*([^<\s]{1,100})\s*</Id>")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
 
@@ -479,7 +480,15 @@ def map_record(entity: Entity, raw: Mapping[str, Any], *, home_currency: str) ->
         raise ValueError(f"QuickBooks has no {entity.value} records")
     home = _check_home(home_currency)
     if not isinstance(raw, Mapping):
-        return BadRecord(entity, "", "", f"expected a JSON object, got {type(raw).__name__}", {"value": raw})
+        # XML where JSON was expected: keep it whole, under its <Id> when it has one (for the person reading it).
+        found = _XML_ID.search(raw) if isinstance(raw, str) else None
+        return BadRecord(
+            entity,
+            found.group(1) if found else "",
+            "",
+            f"expected a JSON object, got {type(raw).__name__}",
+            {"value": raw},
+        )
     external_id = raw.get("Id")
     external_id = str(external_id) if isinstance(external_id, str | int) and not isinstance(external_id, bool) else ""
     try:

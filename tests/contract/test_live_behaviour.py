@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from connector.db import Connection, Organisation, SyncCursor, WebhookEvent
-from connector.errors import RateLimited
+from connector.errors import AuthRevoked, RateLimited
+from connector.tokens import TokenStore
 from tests.contract.harness import Harness
 
 
@@ -106,7 +107,10 @@ def test_a_webhook_round_trip_brings_the_change_and_redeliveries_do_nothing(conn
 
 def test_disconnect_revokes_and_forgets_the_tokens(connected: Harness) -> None:
     page = connected.http.get(f"{connected.app_url}/", timeout=10).text
-    org_id = _org(connected).id
+    org = _org(connected)
+    org_id = org.id
+    with connected.runtime.sessions() as session:
+        tokens = TokenStore(connected.runtime.cipher).load(session.scalars(select(Connection)).one())
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     done = connected.http.post(f"{connected.app_url}/orgs/{org_id}/disconnect", data={"csrf_token": token},
                                allow_redirects=False, timeout=10)  # fmt: skip
@@ -114,3 +118,5 @@ def test_disconnect_revokes_and_forgets_the_tokens(connected: Harness) -> None:
     with connected.runtime.sessions() as session:
         connection = session.scalars(select(Connection)).one()
         assert connection.status == "revoked" and connection.refresh_token_enc is None
+    with pytest.raises(AuthRevoked):  # revoked at the platform too, not only forgotten here
+        connected.runtime.platform(org.platform).refresh(tokens, now=connected.runtime.clock.now())

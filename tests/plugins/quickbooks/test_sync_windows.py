@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
+from connector.db import QuarantinedRecord
 from tests.contract.quickbooks import QuickBooksHarness
 
 
@@ -46,3 +48,17 @@ def test_more_than_1000_changes_are_split_and_nothing_is_missed(qbo: QuickBooksH
     assert all(stored[i][0] == "open" for i in created)
     assert stored == qbo.truth()
     assert qbo.stored_emails(customer)[0] == "capped@example.test"
+
+
+def test_every_kind_of_malformed_record_is_quarantined_and_the_sync_goes_on(qbo: QuickBooksHarness) -> None:
+    kinds = ("total_not_a_number", "missing_customer_ref", "unknown_currency", "xml_record")
+    bad = {kind: str(qbo.sandbox.add_malformed_invoice(kind)["Id"]) for kind in kinds}
+    qbo.pay(qbo.open_invoice())
+    qbo.sync()
+    assert qbo.stored() == qbo.truth()  # the good change arrived
+    with qbo.runtime.sessions() as session:
+        rows = {r.external_id: r for r in session.scalars(select(QuarantinedRecord))}
+    assert set(rows) == set(bad.values())
+    assert "CustomerRef" in rows[bad["missing_customer_ref"]].field
+    assert "XXY" in rows[bad["unknown_currency"]].error
+    assert "<IntuitResponse" in rows[bad["xml_record"]].payload
