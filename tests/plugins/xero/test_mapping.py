@@ -49,7 +49,8 @@ def load(name: str) -> Any:
 
 
 def items(name: str, entity: Entity) -> list[Any]:
-    return load(name)[ENTITY_LIST_KEYS[entity]]
+    found: list[Any] = load(name)[ENTITY_LIST_KEYS[entity]]
+    return found
 
 
 def nzd(amount: str) -> Any:
@@ -490,7 +491,7 @@ def test_payment_received_is_one_allocation_to_its_invoice() -> None:
         unapplied=None,
     )
     assert result.updated_at is not None and result.updated_at.replace(microsecond=0) == string_instant(raw)
-    assert result.record.unapplied_amount() == nzd("0")  # type: ignore[union-attr]
+    assert isinstance(result.record, Payment) and result.record.unapplied_amount() == nzd("0")
 
 
 def test_credit_note_refund_is_not_a_payment_received() -> None:
@@ -611,7 +612,7 @@ def test_maps_every_customer_credit(
                                    nzd(total))  # fmt: skip
     assert result.record == map_credit(raw, entity, home_currency=HOME)
     assert result.updated_at is not None and result.updated_at.replace(microsecond=0) == string_instant(raw)
-    assert date.fromisoformat(raw["DateString"][:10]) == result.record.issue_date  # type: ignore[union-attr]
+    assert isinstance(result.record, Credit) and result.record.issue_date == date.fromisoformat(raw["DateString"][:10])
 
 
 @pytest.mark.parametrize(
