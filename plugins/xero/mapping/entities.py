@@ -212,11 +212,12 @@ def map_payment(raw: Mapping[str, Any], *, home_currency: str) -> Payment:
     payment_id = ident(raw, "PaymentID")
     if code(raw, "Status", default="AUTHORISED") == "DELETED":
         raise MappingError("Status", "a deleted payment has nothing to map (map_record reports it as deleted)")
+    kind = code(raw, "PaymentType", default="")
+    if kind in OTHER_PAYMENT_TYPES:  # a refund may name its credit ("Overpayment": {…}) instead of an Invoice
+        raise NotReceivable("PaymentType", f"{kind} is not money received against a sales invoice")
     invoice = obj(raw, "Invoice")
     invoice_type = code(invoice, "Type", "Invoice", default="")
-    kind = code(raw, "PaymentType", default="ACCRECPAYMENT" if invoice_type == "ACCREC" else "")
-    if kind in OTHER_PAYMENT_TYPES:
-        raise NotReceivable("PaymentType", f"{kind} is not money received against a sales invoice")
+    kind = kind or ("ACCRECPAYMENT" if invoice_type == "ACCREC" else "")
     if kind not in RECEIPT_PAYMENT_TYPES:
         raise MappingError("PaymentType", f"unknown payment type {kind!r}" if kind else "missing")
     if invoice_type not in ("", "ACCREC"):

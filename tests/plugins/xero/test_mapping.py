@@ -515,6 +515,12 @@ def test_credit_note_refund_is_not_a_payment_received() -> None:
         pytest.param({"PaymentType": "ACCPAYPAYMENT"}, "gone", id="supplier-payment"),
         pytest.param({"PaymentType": "AROVERPAYMENTPAYMENT"}, "gone", id="overpayment-refund"),
         pytest.param({"PaymentType": "ARPREPAYMENTPAYMENT"}, "gone", id="prepayment-refund"),
+        pytest.param(
+            {"PaymentType": "AROVERPAYMENTPAYMENT", "Invoice": DROP, "Overpayment": {"OverpaymentID": "x"}},
+            "gone",
+            id="refund-naming-its-overpayment",
+        ),
+        pytest.param({"PaymentType": "accrecpayment"}, "ours", id="type-lower-case"),
         pytest.param({"Amount": "46.00"}, "ours", id="string-amount"),
         pytest.param({"Amount": 0}, "zero", id="zero-moves-nothing"),
     ],
