@@ -300,10 +300,10 @@ class SmtpMailer:
         Raises:
             DeliveryError: classified as described in the module docstring.
         """
-        mime = build_mime(message, clock=self._clock)
-        data, (sender, recipients) = to_bytes(mime), envelope(mime)
         where = f"{self.host}:{self.port}"
         try:
+            mime = build_mime(message, clock=self._clock)
+            data, (sender, recipients) = to_bytes(mime), envelope(mime)
             code, reply = self._deliver(data, sender, recipients)
         except DeliveryError as error:
             kind = "in doubt" if error.in_doubt else "permanent" if error.permanent else "temporary"
@@ -326,7 +326,8 @@ class SmtpMailer:
             code, reply = smtp.docmd("DATA")
             if code != 354:
                 raise smtplib.SMTPDataError(code, reply)
-            smtp.send(re.sub(rb"(?m)^\.", b"..", data) + b".\r\n")  # dot-stuffing, as smtplib.data does
+            body = re.sub(rb"(?m)^\.", b"..", data)  # dot-stuffing, as smtplib.data does
+            smtp.send(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
             stage = "awaiting verdict"  # the final dot is out: from here on a lost reply is in doubt
             code, reply = smtp.getreply()
             if code != 250:

@@ -242,6 +242,15 @@ def test_password_for_a_server_without_auth_is_permanent(server: SmtpServer) -> 
     assert "AUTH" in error.message
 
 
+def test_a_server_reply_quoting_the_password_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    with auth_server() as server:
+        server.inbox.refuse["anna@kunde.example"] = f"550 5.7.1 user collector:{PASSWORD} may not send here"
+        error = sent_error(mailer(server, username="collector", password=PASSWORD), reminder())
+        assert error.permanent and "may not send here" in error.message
+        assert PASSWORD not in str(error) and PASSWORD not in repr(dict(error.refused))
+        assert PASSWORD not in caplog.text
+
+
 def test_server_that_wants_auth_gets_none_is_permanent() -> None:
     with auth_server() as server:
         error = sent_error(mailer(server), reminder())
@@ -273,7 +282,7 @@ def test_connection_dropped_after_the_message_is_in_doubt() -> None:
 
 def test_no_verdict_within_the_timeout_is_in_doubt() -> None:
     with SmtpServer(Inbox(hang_at_data=True)) as server:
-        error = sent_error(mailer(server, timeout=0.3), reminder())
+        error = sent_error(mailer(server, timeout=0.5), reminder())
         assert error.in_doubt and not error.permanent
 
 
@@ -334,6 +343,14 @@ def test_unbuildable_message_is_permanent_before_any_connection(changes: dict[st
     error = sent_error(mail, reminder(**changes))
     assert error.permanent and error.code is None
     assert fragment in error.message
+
+
+def test_text_only_message_arrives(server: SmtpServer) -> None:
+    mailer(server).send(reminder(html="", attachments=(), text="Bitte zahlen.\n.\n..\nDanke"))  # no final newline
+
+    message = server.inbox.wait_for(1)[0].message
+    assert message.get_content_type() == "text/plain"
+    assert message.get_content().replace("\r\n", "\n") == "Bitte zahlen.\n.\n..\nDanke\n"
 
 
 def test_text_only_message_has_no_html_part() -> None:
