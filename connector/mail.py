@@ -252,6 +252,8 @@ class FileMailer:
 class SmtpMailer:
     """Sends each message in its own SMTP session (connect, TLS, AUTH, one transaction, QUIT).
 
+    It keeps no connection between sends, so one instance may be shared by threads.
+
     Args:
         host: the submission server.
         port: its port (587 for starttls, 465 for ssl, usually).
@@ -392,6 +394,8 @@ class SmtpMailer:
         text = self._text(str(error))
         if isinstance(error, ssl.SSLCertVerificationError):
             return DeliveryError(f"{where}: TLS certificate refused: {text}", permanent=True)
+        if isinstance(error, ssl.SSLError) and error.reason == "WRONG_VERSION_NUMBER":  # TLS spoken to plain SMTP
+            return DeliveryError(f"{where}: no TLS on this port (check the port and security): {text}", permanent=True)
         if isinstance(error, smtplib.SMTPException) and not isinstance(error, smtplib.SMTPServerDisconnected):
             # The rest of smtplib's errors (AUTH not offered, no common AUTH mechanism) are configuration.
             return DeliveryError(f"{where}: {stage}: {text}", permanent=True)

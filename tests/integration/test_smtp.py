@@ -314,6 +314,12 @@ def test_starttls_not_offered_is_permanent(server: SmtpServer) -> None:
     assert "STARTTLS" in error.message
 
 
+def test_tls_to_a_plain_port_is_permanent(server: SmtpServer) -> None:
+    error = sent_error(mailer(server, security="ssl"), reminder())
+    assert error.permanent
+    assert "no TLS on this port" in error.message
+
+
 def test_untrusted_certificate_is_permanent(certificate: Certificate) -> None:
     with SmtpServer(ssl_context=certificate.server) as server:
         error = sent_error(mailer(server, security="ssl", ssl_context=ssl.create_default_context()), reminder())
