@@ -19,9 +19,6 @@ does not sync (Account, Vendor, Class, Term …) are skipped.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -29,6 +26,7 @@ from types import MappingProxyType
 from typing import Any
 
 from connector.platform import Entity, WebhookNotice
+from connector.signing import signature_matches
 from plugins.quickbooks.mapping import ENTITY_NAMES, parse_qbo_datetime
 
 SIGNATURE_HEADER = "intuit-signature"
@@ -49,30 +47,9 @@ class WebhookFormatError(ValueError):
 
 
 def verify_signature(body: bytes, signature: str | None, verifier_token: str) -> bool:
-    """True when ``signature`` is base64(HMAC-SHA256(``verifier_token``, ``body``)).
-
-    Args:
-        body: the raw request body, exactly as received (a ``str`` is taken as its UTF-8 bytes,
-            which is what Intuit sends; pass the bytes when you have them).
-        signature: the ``intuit-signature`` header, or None when it is missing.
-        verifier_token: the app's verifier token; an empty one verifies nothing.
-
-    Returns:
-        True for a valid signature. Any missing, malformed or wrong signature gives False; this
-        never raises. The comparison is constant time (``hmac.compare_digest``).
-    """
-    if not verifier_token or not isinstance(verifier_token, str) or not signature:
-        return False
-    if isinstance(body, str):
-        body = body.encode("utf-8")
-    if not isinstance(body, bytes | bytearray | memoryview) or not isinstance(signature, str | bytes):
-        return False
-    try:
-        given = base64.b64decode(signature.strip(), validate=True)
-    except ValueError:  # binascii.Error, or a str that is not ASCII
-        return False
-    expected = hmac.new(verifier_token.encode("utf-8"), bytes(body), hashlib.sha256).digest()
-    return hmac.compare_digest(expected, given)
+    """True when the ``intuit-signature`` header is base64(HMAC-SHA256(``verifier_token``, raw ``body``));
+    constant time, never raises (see :func:`connector.signing.signature_matches`)."""
+    return signature_matches(body, signature, verifier_token)
 
 
 def parse_notifications(body: bytes) -> list[WebhookNotice]:

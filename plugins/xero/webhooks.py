@@ -24,9 +24,6 @@ a :class:`~connector.platform.WebhookNotice` to be fetched. Decisions:
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -34,6 +31,7 @@ from types import MappingProxyType
 from typing import Any
 
 from connector.platform import Entity, WebhookNotice
+from connector.signing import signature_matches
 from plugins.xero.mapping import parse_xero_instant
 
 SIGNATURE_HEADER = "x-xero-signature"
@@ -52,30 +50,9 @@ class WebhookFormatError(ValueError):
 
 
 def verify_signature(body: bytes, signature: str | None, webhook_key: str) -> bool:
-    """True when ``signature`` is base64(HMAC-SHA256(``webhook_key``, ``body``)).
-
-    Args:
-        body: the raw request body, exactly as received (a ``str`` is taken as its UTF-8 bytes;
-            pass the bytes when you have them: re-serialised JSON is another body).
-        signature: the ``x-xero-signature`` header, or None when it is missing.
-        webhook_key: the app's webhook key; an empty one verifies nothing.
-
-    Returns:
-        True for a valid signature. Any missing, malformed or wrong signature gives False; this
-        never raises. The comparison is constant time (``hmac.compare_digest``).
-    """
-    if not webhook_key or not isinstance(webhook_key, str) or not signature:
-        return False
-    if isinstance(body, str):
-        body = body.encode("utf-8")
-    if not isinstance(body, bytes | bytearray | memoryview) or not isinstance(signature, str | bytes):
-        return False
-    try:
-        given = base64.b64decode(signature.strip(), validate=True)
-    except ValueError:  # binascii.Error, or a str that is not ASCII
-        return False
-    expected = hmac.new(webhook_key.encode("utf-8"), bytes(body), hashlib.sha256).digest()
-    return hmac.compare_digest(expected, given)
+    """True when the ``x-xero-signature`` header is base64(HMAC-SHA256(``webhook_key``, raw ``body``));
+    constant time, never raises (see :func:`connector.signing.signature_matches`)."""
+    return signature_matches(body, signature, webhook_key)
 
 
 def parse_notifications(body: bytes) -> list[WebhookNotice]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import threading
 import uuid
@@ -26,6 +25,7 @@ from typing import Any
 
 from connector.clock import Clock
 from connector.sandboxkit import Delivery, WebhookOutbox
+from connector.signing import hmac_sha256_base64
 
 WEBHOOK_ENTITIES = frozenset({"Invoice", "Payment", "CreditMemo", "Customer", "Term"})
 FORMATS = ("legacy", "cloudevents")
@@ -36,7 +36,7 @@ VERBS = {"Create": "created", "Update": "updated", "Delete": "deleted", "Void": 
 
 def sign(verifier: str, body: bytes) -> str:
     """The ``intuit-signature`` of a raw body."""
-    return base64.b64encode(hmac.new(verifier.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
+    return hmac_sha256_base64(verifier, body)
 
 
 @dataclass(frozen=True)
