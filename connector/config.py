@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from connector.errors import ConfigError
+from connector.mail import VARIABLES as MAIL_VARIABLES
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "the URL people and platforms reach the app at (OAuth callbacks, webhooks, payer links)",
     ),
     "ARCADENCE_LOG_LEVEL": ("INFO", "DEBUG, INFO, WARNING or ERROR"),
+    **MAIL_VARIABLES,
 }
 
 SECRET_KEYS_FILE = "secret.keys"  # noqa: S105 (a file name, not a secret)

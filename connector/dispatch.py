@@ -52,11 +52,13 @@ class ComposeFailed(Exception):
 
 
 class SendFailed(Exception):
-    """Sending failed; ``permanent`` decides between failing the touch and retrying it."""
+    """Sending failed: ``permanent`` fails the touch, otherwise it is retried, unless ``in_doubt``
+    (the message was handed over but the server's answer was lost): then it is never retried."""
 
-    def __init__(self, message: str, *, permanent: bool) -> None:
+    def __init__(self, message: str, *, permanent: bool, in_doubt: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.in_doubt = in_doubt
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +286,8 @@ class Dispatcher:
         try:
             self.send(draft, composed)
         except SendFailed as exc:
+            if exc.in_doubt:
+                return self._finish(row, OutboxStatus.IN_DOUBT, "in_doubt", f"may or may not have been sent: {exc}")
             if exc.permanent or row.attempts >= MAX_ATTEMPTS:
                 return self._finish(row, OutboxStatus.FAILED, "failed", f"sending failed: {exc}")
             return self._postpone(row, f"sending failed, will retry: {exc}")

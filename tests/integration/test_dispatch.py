@@ -109,10 +109,19 @@ def test_a_failing_template_holds_the_touch(qbo: QuickBooksHarness) -> None:
     assert postbox.sent == [] and report.held > 0 and set(_statuses(qbo).values()) == {"held"}
 
 
-@pytest.mark.parametrize(("permanent", "status"), [(True, "failed"), (False, "pending")], ids=["5xx", "4xx"])
-def test_send_failures_fail_or_retry(qbo: QuickBooksHarness, permanent: bool, status: str) -> None:
+@pytest.mark.parametrize(
+    ("failure", "status"),
+    [
+        pytest.param(SendFailed("550 mailbox unavailable", permanent=True), "failed", id="5xx"),
+        pytest.param(SendFailed("451 try later", permanent=False), "pending", id="4xx"),
+        pytest.param(
+            SendFailed("no reply after the data", permanent=False, in_doubt=True), "in_doubt", id="reply-lost"
+        ),
+    ],
+)
+def test_send_failures_fail_retry_or_are_in_doubt(qbo: QuickBooksHarness, failure: SendFailed, status: str) -> None:
     _queue(qbo)
-    postbox = Postbox(fail=SendFailed("550 mailbox unavailable" if permanent else "451 try later", permanent=permanent))
+    postbox = Postbox(fail=failure)
     Dispatcher(qbo.runtime, compose=postbox.compose, send=postbox.send).run_once(limit=500)
     assert set(_statuses(qbo).values()) == {status}
 
