@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 .PHONY: run test bench lint typecheck pytest setup postgres system-packages clean
 
 # Debian libraries WeasyPrint (PDF letters) loads at run time; installed only when one is missing.
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libfontconfig1 fonts-dejavu-core
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core
 
 run: setup
 	$(BIN)/arcadence db upgrade

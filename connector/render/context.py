@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from connector.mail import Attachment as Attachment  # one attachment type, from renderer to mailer
 from core.interest import Claim
 from core.model import Money
 
@@ -101,21 +102,6 @@ class TemplateSource:
     subject: str
     text: str
     html: str
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A file sent with a message.
-
-    Attributes:
-        filename: the name shown to the recipient (ASCII).
-        content_type: the MIME type (``application/pdf``).
-        data: the file's bytes.
-    """
-
-    filename: str
-    content_type: str
-    data: bytes
 
 
 @dataclass(frozen=True)
