@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from connector.db import Connection, ConnectionStatus, Organisation
 from connector.errors import AuthRevoked, PlatformError, PluginError, RateLimited
+from connector.mail import Mailer
 from connector.runtime import Runtime
 from connector.sync import sync_organisation
 from connector.webhooks import process_pending
@@ -85,12 +86,27 @@ def _reschedule(runtime: Runtime, org_id: int, after: timedelta) -> None:
         )
 
 
-def start(runtime: Runtime) -> BackgroundScheduler:
-    """Fire the jobs in this process: due syncs and the webhook inbox, every 10 s."""
+def dispatch(runtime: Runtime, mailer: Mailer) -> int:
+    """Send what the collection runs queued (re-checked, rendered, exactly once); returns how many
+    went out. Reminder notes that could not be written back are retried here too."""
+    from connector.delivery import dispatcher
+
+    worker = dispatcher(runtime, mailer, worker="scheduler")
+    report = worker.run_once()
+    worker.retry_notes()
+    return report.sent
+
+
+def start(runtime: Runtime, mailer: Mailer | None = None) -> BackgroundScheduler:
+    """Fire the jobs in this process: due syncs and the webhook inbox every 10 s, the dispatcher
+    every minute (when a mailer is given). Collection runs are started by ``arcadence collect``;
+    the daily run at each organisation's local time comes with the scheduler issue."""
     scheduler = BackgroundScheduler(
         timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
     )
     scheduler.add_job(sync_due, "interval", seconds=10, args=[runtime], id="sync_due")
     scheduler.add_job(process_webhooks, "interval", seconds=10, args=[runtime], id="webhooks")
+    if mailer is not None:
+        scheduler.add_job(dispatch, "interval", seconds=60, args=[runtime, mailer], id="dispatch")
     scheduler.start()
     return scheduler

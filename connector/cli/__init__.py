@@ -127,6 +127,7 @@ def run(ctx: click.Context, no_demo: bool) -> None:
 
     from connector import jobs
     from connector.demo import start_sandboxes
+    from connector.mail import mailer_from_environment
     from connector.runtime import build_runtime, platform_configs
     from web import create_app
 
@@ -143,7 +144,8 @@ def run(ctx: click.Context, no_demo: bool) -> None:
         server = make_server(settings.host, settings.port, app, threaded=True)
     except OSError as exc:
         raise Failure(f"ARCADENCE_PORT: cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
-    scheduler = jobs.start(runtime)
+    mailer = mailer_from_environment(os.environ, settings.var_dir)
+    scheduler = jobs.start(runtime, mailer)
     host, port = server.socket.getsockname()[:2]
     click.echo(f"arcadence is running on http://{host}:{port}/ (Ctrl+C to stop)")
     try:

@@ -1,0 +1,109 @@
+"""The dispatcher's two ports filled in: compose with :mod:`connector.render`, send with a
+:mod:`connector.mail` mailer. Errors become the dispatcher's: a template error holds the touch,
+a permanent SMTP refusal fails it, a temporary one retries it, a lost answer puts it in doubt.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from connector.db import User
+from connector.dispatch import ComposeFailed, Dispatcher, Draft, SendFailed
+from connector.mail import DeliveryError, Mailer, OutgoingMessage
+from connector.render import InvoiceLine, MessageContext, Party, RenderedMessage, TemplateError, render_message
+from connector.runtime import Runtime
+from core.interest import Claim
+from core.model import money
+
+DEFAULT_SENDER = "reminders@arcadence.invalid"
+
+
+def context_of(draft: Draft) -> MessageContext:
+    """What the templates see, from a re-checked draft."""
+    org = draft.organisation
+    currency = draft.total.currency
+    credit = draft.payload.get("unapplied_credit")
+    return MessageContext(
+        organisation=Party(name=org.name, email=org.sender_email or ""),
+        locale=org.locale,
+        customer=Party(name=draft.customer_name),
+        language=draft.language,
+        today=draft.today,
+        level=draft.level,
+        template=draft.template,
+        invoices=tuple(
+            InvoiceLine(
+                number=i.number or i.id,
+                issue_date=i.issue_date,
+                due_date=i.due_date,
+                open_amount=i.balance,
+                pay_url=i.pay_url,
+                terms=i.terms,
+            )
+            for i in draft.invoices
+        ),
+        total=draft.total,
+        unapplied_credit=money(credit, currency) if credit else None,
+        claim=_claim(draft.payload.get("claim"), currency),
+        reference=f"{org.id}-{draft.outbox_id}",
+    )
+
+
+def _claim(raw: dict[str, Any] | None, currency: str) -> Claim | None:
+    if not raw:
+        return None
+    return Claim(
+        interest=money(raw["interest"], currency),
+        fixed_fees=money(raw["fixed_fees"], currency),
+        rate_percent=Decimal(raw["rate_percent"]),
+        basis=raw["basis"],
+    )
+
+
+def compose(draft: Draft) -> RenderedMessage:
+    """Render the draft's template (the organisation's own edits come with the template editor)."""
+    try:
+        return render_message(context_of(draft))
+    except TemplateError as exc:
+        raise ComposeFailed(str(exc)) from None
+
+
+class MailSender:
+    """Sends a rendered draft with a mailer, from the organisation's sender, replies to its collector."""
+
+    def __init__(self, runtime: Runtime, mailer: Mailer) -> None:
+        self.runtime = runtime
+        self.mailer = mailer
+
+    def __call__(self, draft: Draft, rendered: RenderedMessage) -> None:
+        org = draft.organisation
+        sender_address = org.sender_email or DEFAULT_SENDER
+        message = OutgoingMessage(
+            message_id=draft.message_id,
+            sender=f"{org.name} <{sender_address}>",
+            reply_to=self._collector(org.default_collector_id) or sender_address,
+            recipients=draft.recipients,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            attachments=rendered.attachments,
+            headers={"X-Arcadence-Outbox": str(draft.outbox_id)},
+        )
+        try:
+            self.mailer.send(message)
+        except DeliveryError as exc:
+            raise SendFailed(exc.message, permanent=exc.permanent, in_doubt=exc.in_doubt) from None
+
+    def _collector(self, user_id: int | None) -> str | None:
+        if user_id is None:
+            return None
+        with self.runtime.sessions() as session:
+            return session.scalar(select(User.email).where(User.id == user_id))
+
+
+def dispatcher(runtime: Runtime, mailer: Mailer, *, worker: str = "dispatcher") -> Dispatcher:
+    """A dispatcher that renders with the default templates and sends with ``mailer``."""
+    return Dispatcher(runtime, compose=compose, send=MailSender(runtime, mailer), worker=worker)
