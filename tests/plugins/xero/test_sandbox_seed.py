@@ -65,3 +65,9 @@ def test_the_control_api_answers_over_http(xero_sandbox: XeroSandbox) -> None:
     assert paid["result"]["Amount"] == "20.00"
     assert requests.post(f"{base}/void_invoice", json={"invoice_id": invoice["InvoiceID"]}).status_code == 400
     assert requests.get(f"{base}/record", params={"entity": "Invoices", "record_id": "nope"}).status_code == 404
+
+
+def test_the_command_line_knows_the_xero_sandbox() -> None:
+    from connector.cli.sandbox import load_sandbox_class
+
+    assert load_sandbox_class("xero") is XeroSandbox
