@@ -17,8 +17,9 @@ and the mailer plug in there.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -28,9 +29,9 @@ from sqlalchemy.orm import Session
 from connector.clock import local_today
 from connector.db import Contact, Customer, Invoice, Organisation, OutboxMessage, OutboxStatus, Pause
 from connector.db.activity import ActivityLog
-from connector.errors import AuthRevoked, PlatformError, PluginError, RateLimited, TemporaryFailure
+from connector.errors import PlatformError, PluginError
 from connector.ledger import load_policy
-from connector.platform import Entity
+from connector.platform import Entity, Fetched
 from connector.runtime import Runtime
 from connector.sync.upsert import PageWriter
 from core import model
@@ -125,13 +126,41 @@ class Dispatcher:
         self.worker = worker
 
     def run_once(self, limit: int = 50) -> Report:
-        """Recover abandoned rows, then claim and dispatch up to ``limit`` pending rows."""
+        """Recover abandoned rows, then claim up to ``limit`` pending rows and dispatch them. The
+        re-check is batched: one ``fetch_invoices`` per organisation for all its claimed touches."""
         report = Report()
         report.in_doubt = self.recover()
-        for outbox_id in self.claim(limit):
-            outcome = self._dispatch(outbox_id)
-            setattr(report, outcome, getattr(report, outcome) + 1)
+        claimed = self.claim(limit)
+        with self.runtime.sessions() as session:
+            rows = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(claimed))).all() if claimed else []
+        by_org: dict[int, list[OutboxMessage]] = defaultdict(list)
+        for row in sorted(rows, key=lambda r: r.id):
+            by_org[row.organisation_id].append(row)
+        for org_id, org_rows in by_org.items():
+            try:
+                fresh = self._fetch(org_id, org_rows)
+            except (PlatformError, PluginError) as exc:
+                for row in org_rows:
+                    self._count(report, self._postpone(row, f"re-check impossible: {exc}"))
+                continue
+            for row in org_rows:
+                self._count(report, self._dispatch(row.id, fresh))
         return report
+
+    @staticmethod
+    def _count(report: Report, outcome: str) -> None:
+        setattr(report, outcome, getattr(report, outcome) + 1)
+
+    def _fetch(self, org_id: int, rows: Sequence[OutboxMessage]) -> dict[str, Fetched]:
+        """The current state of every invoice of ``rows`` in one batched call, stored as it comes."""
+        rt = self.runtime
+        with rt.sessions() as session:
+            org = session.get_one(Organisation, org_id)
+        ids = sorted({i for row in rows for i in row.invoice_ids.split(",")})
+        fetched = rt.platform(org.platform).fetch_invoices(rt.access(org), ids)
+        with rt.sessions.begin() as session:
+            PageWriter(session, org.id, rt.clock.now()).write(Entity.INVOICE, fetched)
+        return {item.external_id: item for item in fetched}
 
     # -- claims ----------------------------------------------------------------------------------
 
@@ -197,7 +226,7 @@ class Dispatcher:
 
     # -- one row -----------------------------------------------------------------------------------
 
-    def _dispatch(self, outbox_id: int) -> str:
+    def _dispatch(self, outbox_id: int, fresh: dict[str, Fetched]) -> str:
         rt = self.runtime
         with rt.sessions() as session:
             row = session.get_one(OutboxMessage, outbox_id)
@@ -212,12 +241,7 @@ class Dispatcher:
                 f"not sent: planned for {row.planned_date}, "
                 "the dispatcher did not run in time; the next run plans afresh",
             )
-        try:
-            kept, dropped = self._recheck(row, org)
-        except (TemporaryFailure, RateLimited, AuthRevoked, PluginError) as exc:
-            return self._postpone(row, f"re-check impossible: {exc}")
-        except PlatformError as exc:
-            return self._postpone(row, f"re-check failed: {exc}")
+        kept, dropped = self._recheck(row, fresh)
         self._log_dropped(row, dropped)
         if not kept:
             return self._finish(row, OutboxStatus.CANCELLED, "cancelled", "nothing left to chase: " + _reasons(dropped))
@@ -251,15 +275,16 @@ class Dispatcher:
             return self._finish(row, OutboxStatus.HELD, "held", f"template failed: {exc}")
         return self._send(row, draft, composed)
 
-    def _recheck(self, row: OutboxMessage, org: Organisation) -> tuple[list[model.Invoice], list[tuple[str, str]]]:
-        """Re-read the touch's invoices from the platform, store what came back, and split them into
-        what is still owed and what is dropped (with the reason)."""
+    def _recheck(
+        self, row: OutboxMessage, fresh: dict[str, Fetched]
+    ) -> tuple[list[model.Invoice], list[tuple[str, str]]]:
+        """Split the touch's invoices, as just re-read from the platform, into what is still owed
+        and what is dropped (with the reason)."""
         rt = self.runtime
-        ids = row.invoice_ids.split(",")
-        fetched = rt.platform(org.platform).fetch_invoices(rt.access(org), ids)
-        with rt.sessions.begin() as session:
-            PageWriter(session, org.id, rt.clock.now()).write(Entity.INVOICE, fetched)
-            paused = _paused_invoices(session, org.id, row.customer_id, rt.clock.now().date())
+        with rt.sessions() as session:
+            paused = _paused_invoices(session, row.organisation_id, row.customer_id, rt.clock.now().date())
+        missing = Fetched(Entity.INVOICE, "", None, {}, deleted=True)
+        fetched = [fresh.get(i, replace(missing, external_id=i)) for i in row.invoice_ids.split(",")]
         kept, dropped = [], []
         for item in fetched:
             record = item.record

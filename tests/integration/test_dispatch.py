@@ -188,3 +188,13 @@ def test_a_failed_write_back_never_repeats_the_email_and_is_retried(qbo: QuickBo
     qbo.sandbox.faults.clear()  # the platform accepts notes again
     assert dispatcher.retry_notes() == len(queued)
     assert len(postbox.sent) == len(queued)  # no email went out again
+
+
+def test_the_recheck_is_batched_one_query_per_100_invoices(qbo: QuickBooksHarness) -> None:
+    queued = _queue(qbo)
+    invoices = {i for row in queued for i in row.invoice_ids.split(",")}
+    qbo.sandbox.reset_call_counts()
+    postbox = Postbox()
+    Dispatcher(qbo.runtime, compose=postbox.compose, send=postbox.send).run_once(limit=500)
+    queries = qbo.sandbox.call_details().get("query:Invoice", 0)
+    assert len(queued) > 10 and queries == -(-len(invoices) // 100)  # ceil: not one call per touch
