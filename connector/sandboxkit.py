@@ -41,6 +41,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from connector.clock import Clock
+from connector.signing import hmac_sha256_base64 as hmac_sha256_base64
 
 T = TypeVar("T")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -507,11 +508,6 @@ def deliver(url: str, body: bytes, headers: Mapping[str, str], timeout: float = 
         return Delivery(url, body, headers, response.status_code)
     except requests.RequestException as exc:
         return Delivery(url, body, headers, None, f"{type(exc).__name__}: {exc}")
-
-
-def hmac_sha256_base64(key: str, body: bytes) -> str:
-    """base64(HMAC-SHA256(key, body)): the webhook signature of both QuickBooks and Xero."""
-    return base64.b64encode(hmac.new(key.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
 
 
 class WebhookOutbox:
