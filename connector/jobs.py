@@ -19,7 +19,7 @@ from connector.db import Connection, ConnectionStatus, Organisation
 from connector.errors import AuthRevoked, PlatformError, PluginError, RateLimited
 from connector.mail import Mailer
 from connector.runtime import Runtime
-from connector.sync import sync_organisation
+from connector.sync import reconcile_open_invoices, sync_organisation
 from connector.webhooks import process_pending
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,27 @@ def sync_due(runtime: Runtime) -> int:
     return done
 
 
+def reconcile_all(runtime: Runtime) -> int:
+    """The nightly safety net: re-read every open invoice of every connected organisation by id
+    (catches what incremental sync can miss: QBO deletions inside a capped CDC window, Xero's
+    If-Modified-Since gaps). Returns how many invoices were re-read."""
+    with runtime.sessions() as session:
+        orgs = session.scalars(
+            select(Organisation)
+            .join(Connection, Organisation.connection_id == Connection.id)
+            .where(Connection.status == ConnectionStatus.ACTIVE.value)
+        ).all()
+    total = 0
+    for org in orgs:
+        try:
+            total += reconcile_open_invoices(
+                runtime.sessions, org.id, runtime.platform(org.platform), runtime.access(org), runtime.clock
+            )
+        except (PlatformError, PluginError) as exc:
+            log.warning("nightly reconcile of organisation %s failed: %s", org.id, exc)
+    return total
+
+
 def process_webhooks(runtime: Runtime) -> int:
     """Process the webhook inbox; returns how many events were done."""
     return process_pending(runtime.sessions, runtime.platform, runtime.access, clock=runtime.clock)
@@ -99,13 +120,15 @@ def dispatch(runtime: Runtime, mailer: Mailer) -> int:
 
 def start(runtime: Runtime, mailer: Mailer | None = None) -> BackgroundScheduler:
     """Fire the jobs in this process: due syncs and the webhook inbox every 10 s, the dispatcher
-    every minute (when a mailer is given). Collection runs are started by ``arcadence collect``;
-    the daily run at each organisation's local time comes with the scheduler issue."""
+    every minute (when a mailer is given), the reconcile of open invoices at 02:15 UTC each night.
+    Collection runs are started by ``arcadence collect``; the daily run at each organisation's local
+    time comes with the scheduler issue."""
     scheduler = BackgroundScheduler(
         timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
     )
     scheduler.add_job(sync_due, "interval", seconds=10, args=[runtime], id="sync_due")
     scheduler.add_job(process_webhooks, "interval", seconds=10, args=[runtime], id="webhooks")
+    scheduler.add_job(reconcile_all, "cron", hour=2, minute=15, args=[runtime], id="reconcile")
     if mailer is not None:
         scheduler.add_job(dispatch, "interval", seconds=60, args=[runtime, mailer], id="dispatch")
     scheduler.start()

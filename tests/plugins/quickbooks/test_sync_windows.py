@@ -62,3 +62,13 @@ def test_every_kind_of_malformed_record_is_quarantined_and_the_sync_goes_on(qbo:
     assert "CustomerRef" in rows[bad["missing_customer_ref"]].field
     assert "XXY" in rows[bad["unknown_currency"]].error
     assert "<IntuitResponse" in rows[bad["xml_record"]].payload
+
+
+def test_the_nightly_reconcile_catches_a_deletion_that_incremental_sync_missed(qbo: QuickBooksHarness) -> None:
+    from connector.jobs import reconcile_all
+
+    invoice = qbo.open_invoice()
+    qbo.delete(invoice)
+    assert qbo.stored()[invoice][0] == "open"  # no sync since: as if CDC had not paged it
+    assert reconcile_all(qbo.runtime) > 0
+    assert qbo.stored()[invoice][0] == "deleted"
