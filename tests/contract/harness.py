@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,7 +23,7 @@ from typing import Any, Protocol
 import requests
 from sqlalchemy import select
 
-from connector.clock import FixedClock
+from connector.clock import Clock, FixedClock
 from connector.config import load_settings
 from connector.db import Contact, Customer, Invoice, Organisation
 from connector.platform import PlatformConfig
@@ -84,7 +85,9 @@ class AppServer:
     http: requests.Session = field(default_factory=requests.Session)
 
     @classmethod
-    def start(cls, tmp: Path, clock: FixedClock, configs: dict[str, PlatformConfig], port: int) -> AppServer:
+    def start(
+        cls, tmp: Path, clock: Clock, configs: dict[str, PlatformConfig], port: int, database_url: str | None = None
+    ) -> AppServer:
         from cryptography.fernet import Fernet
 
         from connector.db.session import upgrade
@@ -92,16 +95,16 @@ class AppServer:
         env = {
             "ARCADENCE_ENV": "test",
             "ARCADENCE_VAR_DIR": str(tmp / "var"),
-            "ARCADENCE_DATABASE_URL": f"sqlite:///{tmp}/contract.sqlite3",
+            "ARCADENCE_DATABASE_URL": database_url or f"sqlite:///{tmp}/contract.sqlite3",
             "ARCADENCE_SECRET_KEYS": Fernet.generate_key().decode(),
             "ARCADENCE_SESSION_SECRET": "contract",
             "ARCADENCE_PORT": str(port),
         }
         settings = load_settings(env)
         upgrade(settings.database_url)
-        runtime = build_runtime(
-            settings, configs=configs, clock=clock, sleep=lambda s: clock.advance(timedelta(seconds=s))
-        )
+        # A fixed clock moves when the rate limiter waits; the system clock needs a real wait.
+        sleep = (lambda s: clock.advance(timedelta(seconds=s))) if isinstance(clock, FixedClock) else time.sleep
+        runtime = build_runtime(settings, configs=configs, clock=clock, sleep=sleep)
         app = create_app({"TESTING": True}, runtime=runtime)
         url, stop = serve_in_thread(app, "127.0.0.1", port)
         return cls(runtime, url, stop)

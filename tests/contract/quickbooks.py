@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from connector.clock import FixedClock
+from connector.clock import Clock
 from connector.platform import PlatformConfig
 from connector.sync import EntityReport
 from plugins.quickbooks.sandbox import QuickBooksSandbox
@@ -22,7 +22,7 @@ class QuickBooksHarness:
 
     name = "quickbooks"
 
-    def __init__(self, tmp: Path, clock: FixedClock) -> None:
+    def __init__(self, tmp: Path, clock: Clock, database_url: str | None = None) -> None:
         self.sandbox = QuickBooksSandbox(clock=clock)
         self.sandbox.serve()
         self.sandbox.set_auto_consent(True)
@@ -33,7 +33,7 @@ class QuickBooksHarness:
             identity_url=self.sandbox.discovery_url, api_base=self.sandbox.api_url_v3,
             webhook_key=self.sandbox.webhook_verifier,
         )  # fmt: skip
-        self.server = AppServer.start(tmp, clock, {"quickbooks": config}, port)
+        self.server = AppServer.start(tmp, clock, {"quickbooks": config}, port, database_url)
         self.runtime, self.http, self.app_url = self.server.runtime, self.server.http, self.server.url
 
     def close(self) -> None:
