@@ -17,6 +17,8 @@ and the mailer plug in there.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -46,6 +48,14 @@ STALE_AFTER = timedelta(days=2)
 MAX_ATTEMPTS = 5
 BACKOFF = (timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
 NOTE_LIMIT = 250  # Xero History; QBO notes take more, one short line suits both
+
+
+def _crash_point(point: str) -> None:
+    """Test-only fault injection: with ``ARCADENCE_ENV=test`` and ``ARCADENCE_TEST_CRASH_AT=<point>``
+    the process kills itself with SIGKILL right here (a real ``kill -9``, no cleanup), so the tests
+    can prove what each state of the machine leaves behind. Points: claimed, sending, accepted, sent."""
+    if os.environ.get("ARCADENCE_ENV") == "test" and os.environ.get("ARCADENCE_TEST_CRASH_AT") == point:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class ComposeFailed(Exception):
@@ -131,6 +141,8 @@ class Dispatcher:
         report = Report()
         report.in_doubt = self.recover()
         claimed = self.claim(limit)
+        if claimed:
+            _crash_point("claimed")
         with self.runtime.sessions() as session:
             rows = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(claimed))).all() if claimed else []
         by_org: dict[int, list[OutboxMessage]] = defaultdict(list)
@@ -308,8 +320,10 @@ class Dispatcher:
                 .where(OutboxMessage.id == row.id)
                 .values(status=OutboxStatus.SENDING.value, message_id=draft.message_id, claimed_at=rt.clock.now())
             )
+        _crash_point("sending")
         try:
             self.send(draft, composed)
+            _crash_point("accepted")
         except SendFailed as exc:
             if exc.in_doubt:
                 return self._finish(row, OutboxStatus.IN_DOUBT, "in_doubt", f"may or may not have been sent: {exc}")
@@ -329,6 +343,7 @@ class Dispatcher:
                 "invoices": [{"id": i.id, "number": i.number, "balance": i.balance.cents()} for i in draft.invoices],
             },
         )
+        _crash_point("sent")
         self.write_notes(row.id)
         return "sent"
 

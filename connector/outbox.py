@@ -209,3 +209,54 @@ def _find_email_tasks(session: Session, org_id: int, snapshot: Snapshot, decided
             )
             created += 1
     return created
+
+
+#: What a person may do with a row that needs them, and the state it moves to.
+RESOLUTIONS = {
+    "confirm_sent": ({OutboxStatus.IN_DOUBT.value}, OutboxStatus.SENT),
+    "resend": ({OutboxStatus.IN_DOUBT.value, OutboxStatus.FAILED.value}, OutboxStatus.PENDING),
+    "release": ({OutboxStatus.HELD.value}, OutboxStatus.PENDING),
+    "cancel": (
+        {OutboxStatus.IN_DOUBT.value, OutboxStatus.HELD.value, OutboxStatus.FAILED.value},
+        OutboxStatus.CANCELLED,
+    ),
+}
+
+
+class NotResolvable(Exception):
+    """The row is not in a state that action applies to; the message says which."""
+
+
+def resolve(
+    sessions: sessionmaker[Session], outbox_id: int, action: str, *, actor: str, now: datetime
+) -> OutboxMessage:
+    """A person's decision on a row that needs one: an in-doubt reminder was sent (``confirm_sent``)
+    or must go again (``resend``, same Message-ID so mail clients can tell), a held one is released
+    after its template was fixed, or one is cancelled. Logged with who decided.
+
+    Raises:
+        NotResolvable: unknown action, unknown row, or a row in another state.
+    """
+    if action not in RESOLUTIONS:
+        raise NotResolvable(f"unknown action {action!r} (one of {', '.join(RESOLUTIONS)})")
+    allowed, target = RESOLUTIONS[action]
+    with sessions.begin() as session:
+        row = session.get(OutboxMessage, outbox_id)
+        if row is None:
+            raise NotResolvable(f"no outbox row {outbox_id}")
+        if row.status not in allowed:
+            raise NotResolvable(
+                f"outbox row {outbox_id} is {row.status}; {action} applies to {', '.join(sorted(allowed))}"
+            )
+        before, row.status, row.not_before, row.claimed_by = row.status, target.value, None, None
+        if target is OutboxStatus.SENT and row.sent_at is None:
+            row.sent_at = now
+        ActivityLog(session, row.organisation_id).append(
+            kind=f"reminder_{action}",
+            actor=actor,
+            occurred_at=now,
+            customer_id=row.customer_id,
+            summary=f"{action.replace('_', ' ')} by {actor}: {before} -> {target.value}",
+            data={"outbox_id": row.id, "message_id": row.message_id},
+        )
+        return row

@@ -161,10 +161,10 @@ def run(ctx: click.Context, no_demo: bool) -> None:
 
 def _register() -> None:
     from connector.cli.engine import explain, simulate
-    from connector.cli.ops import collect_command, status, sync
+    from connector.cli.ops import collect_command, dispatch_command, outbox_group, status, sync
     from connector.cli.sandbox import sandbox
 
-    for command in (simulate, explain, sync, status, collect_command, sandbox):
+    for command in (simulate, explain, sync, status, collect_command, dispatch_command, outbox_group, sandbox):
         main.add_command(command)
 
 

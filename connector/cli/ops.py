@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -171,3 +172,80 @@ def collect_command(ctx: click.Context, org: str, dry_run: bool) -> None:
             click.echo(
                 f"queued {result.created} new touch(es), {result.existing} already queued, {result.tasks} task(s)"
             )
+
+
+@click.command("dispatch")
+@click.option("--limit", default=200, show_default=True, help="Rows claimed per pass.")
+@click.pass_context
+def dispatch_command(ctx: click.Context, limit: int) -> None:
+    """Send what is queued now (re-check, render, send, record), pass after pass until nothing is left."""
+    import os
+
+    from connector.delivery import dispatcher
+    from connector.mail import mailer_from_environment
+
+    runtime = _runtime(ctx)
+    try:
+        worker = dispatcher(
+            runtime, mailer_from_environment(os.environ, runtime.settings.var_dir), worker=f"cli-{os.getpid()}"
+        )
+        totals: Counter[str] = Counter()
+        while True:
+            report = worker.run_once(limit=limit)
+            done = vars(report)
+            totals.update(done)
+            if not any(v for k, v in done.items() if k not in ("postponed", "in_doubt")):
+                break
+        worker.retry_notes()
+        click.echo(", ".join(f"{k} {v}" for k, v in sorted(totals.items())))
+    finally:
+        runtime.close()
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """Reminders that need a person: in doubt after a crash, held by a template error, failed."""
+
+
+@outbox_group.command("list")
+@click.pass_context
+def outbox_list(ctx: click.Context) -> None:
+    """List the rows that need a decision."""
+    from connector.db import OutboxMessage
+
+    runtime = _runtime(ctx)
+    try:
+        with runtime.sessions() as session:
+            rows = session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.status.in_(("in_doubt", "held", "failed")))
+                .order_by(OutboxMessage.id)
+            ).all()
+        if not rows:
+            click.echo("nothing needs a decision")
+        for row in rows:
+            click.echo(
+                f"{row.id}  {row.status:<9} org {row.organisation_id} customer {row.customer_id} level {row.level} "
+                f"{row.planned_date}  {row.last_error or ''}"
+            )
+    finally:
+        runtime.close()
+
+
+@outbox_group.command("resolve")
+@click.argument("outbox_id", type=int)
+@click.argument("action", type=click.Choice(["confirm_sent", "resend", "release", "cancel"]))
+@click.option("--by", "actor", required=True, help="Who decides (recorded in the activity log).")
+@click.pass_context
+def outbox_resolve(ctx: click.Context, outbox_id: int, action: str, actor: str) -> None:
+    """Decide on one row: confirm_sent | resend | release | cancel."""
+    from connector.outbox import NotResolvable, resolve
+
+    runtime = _runtime(ctx)
+    try:
+        row = resolve(runtime.sessions, outbox_id, action, actor=actor, now=runtime.clock.now())
+        click.echo(f"outbox {row.id} is {row.status} now")
+    except NotResolvable as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        runtime.close()

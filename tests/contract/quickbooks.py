@@ -22,8 +22,8 @@ class QuickBooksHarness:
 
     name = "quickbooks"
 
-    def __init__(self, tmp: Path, clock: Clock, database_url: str | None = None) -> None:
-        self.sandbox = QuickBooksSandbox(clock=clock)
+    def __init__(self, tmp: Path, clock: Clock, database_url: str | None = None, **sandbox: int) -> None:
+        self.sandbox = QuickBooksSandbox(clock=clock, **sandbox)  # type: ignore[arg-type]
         self.sandbox.serve()
         self.sandbox.set_auto_consent(True)
         port = free_port()
