@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connector.clock import FixedClock
 from connector.db import Activity, Contact, Customer, Firm, Invoice, Organisation, OutboxMessage, Task
-from connector.outbox import collect
+from connector.outbox import NotResolvable, collect, resolve
 
 NOW = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)  # a Tuesday
 
@@ -146,3 +146,36 @@ def test_today_is_the_organisation_s_today(store: tuple[sessionmaker[Session], i
         session.get_one(Organisation, org_id).timezone = "Pacific/Auckland"  # UTC+13 in March
     result = collect(sessions, org_id, FixedClock(datetime(2026, 3, 10, 20, 0, tzinfo=UTC)))
     assert result.today == date(2026, 3, 11)
+
+
+@pytest.mark.parametrize(
+    ("status", "action", "after"),
+    [
+        pytest.param("in_doubt", "confirm_sent", "sent", id="confirm"),
+        pytest.param("in_doubt", "resend", "pending", id="resend"),
+        pytest.param("held", "release", "pending", id="release"),
+        pytest.param("failed", "cancel", "cancelled", id="cancel"),
+    ],
+)
+def test_a_person_resolves_what_needs_a_decision_and_it_is_logged(
+    store: tuple[sessionmaker[Session], int], status: str, action: str, after: str
+) -> None:
+    sessions, org_id = store
+    collect(sessions, org_id, FixedClock(NOW))
+    with sessions.begin() as session:
+        row = session.scalars(select(OutboxMessage)).first()
+        assert row is not None
+        row.status, row_id = status, row.id
+    assert resolve(sessions, row_id, action, actor="alice@example.test", now=NOW).status == after
+    with sessions() as session:
+        entry = session.scalars(select(Activity).where(Activity.kind == f"reminder_{action}")).one()
+        assert "alice@example.test" in entry.summary and entry.data["outbox_id"] == row_id
+
+
+def test_a_decision_that_does_not_fit_the_state_is_refused(store: tuple[sessionmaker[Session], int]) -> None:
+    sessions, org_id = store
+    collect(sessions, org_id, FixedClock(NOW))
+    with sessions() as session:
+        row_id = session.scalars(select(OutboxMessage.id)).first()
+    with pytest.raises(NotResolvable, match="is pending; confirm_sent applies to in_doubt"):
+        resolve(sessions, row_id, "confirm_sent", actor="bob", now=NOW)  # type: ignore[arg-type]
