@@ -104,6 +104,34 @@ class MailSender:
             return session.scalar(select(User.email).where(User.id == user_id))
 
 
+def letter(runtime: Runtime, outbox_id: int) -> bytes | None:
+    """The demand letter (PDF) of a touch handed to a person, with the invoices as they stand now;
+    None when nothing is left to chase. The generation is logged."""
+    from connector.db import OutboxMessage
+    from connector.db.activity import ActivityLog
+    from connector.render import render_letter_pdf
+
+    draft = Dispatcher(runtime, compose=compose, send=_no_send, worker="letter").current_draft(outbox_id)
+    if draft is None:
+        return None
+    pdf = render_letter_pdf(context_of(draft))
+    with runtime.sessions.begin() as session:
+        row = session.get_one(OutboxMessage, outbox_id)
+        ActivityLog(session, row.organisation_id).append(
+            kind="letter_generated",
+            actor="letter",
+            occurred_at=runtime.clock.now(),
+            customer_id=row.customer_id,
+            summary=f"demand letter generated for {draft.total}",
+            data={"outbox_id": outbox_id, "invoices": [i.id for i in draft.invoices], "total": draft.total.cents()},
+        )
+    return pdf
+
+
+def _no_send(draft: Draft, message: object) -> None:
+    raise SendFailed("letters are printed by a person, not sent", permanent=True)
+
+
 def dispatcher(runtime: Runtime, mailer: Mailer, *, worker: str = "dispatcher") -> Dispatcher:
     """A dispatcher that renders with the default templates and sends with ``mailer``."""
     return Dispatcher(runtime, compose=compose, send=MailSender(runtime, mailer), worker=worker)

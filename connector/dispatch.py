@@ -266,26 +266,25 @@ class Dispatcher:
         recipients = _recipients(rt, customer.id)
         if not recipients:
             return self._finish(row, OutboxStatus.CANCELLED, "cancelled", "the customer has no address for reminders")
-        draft = Draft(
-            outbox_id=row.id,
-            message_id=message_id(row),
-            organisation=org,
-            customer_name=customer.name,
-            language=row.payload.get("language", customer.language),
-            recipients=recipients,
-            level=row.level,
-            step=row.step_key,
-            template=row.template_key,
-            today=today,
-            invoices=tuple(kept),
-            total=total,
-            payload=dict(row.payload),
-        )
+        draft = _build_draft(row, org, customer, kept, today, recipients)
         try:
             composed = self.compose(draft)
         except ComposeFailed as exc:
             return self._finish(row, OutboxStatus.HELD, "held", f"template failed: {exc}")
         return self._send(row, draft, composed)
+
+    def current_draft(self, outbox_id: int) -> Draft | None:
+        """The touch as it stands now: its invoices re-read from the platform, with the fresh
+        balances (for a letter a person prints); None when nothing is left to chase."""
+        rt = self.runtime
+        with rt.sessions() as session:
+            row = session.get_one(OutboxMessage, outbox_id)
+            org = session.get_one(Organisation, row.organisation_id)
+            customer = session.get_one(Customer, row.customer_id)
+        kept, _ = self._recheck(row, self._fetch(org.id, [row]))
+        if not kept:
+            return None
+        return _build_draft(row, org, customer, kept, local_today(rt.clock, org.timezone), _recipients(rt, customer.id))
 
     def _recheck(
         self, row: OutboxMessage, fresh: dict[str, Fetched]
@@ -431,6 +430,31 @@ class Dispatcher:
                 summary="left out after the re-check: " + _reasons(dropped),
                 data={"outbox_id": row.id, "dropped": [{"id": i, "reason": r} for i, r in dropped]},
             )
+
+
+def _build_draft(
+    row: OutboxMessage,
+    org: Organisation,
+    customer: Customer,
+    kept: Sequence[model.Invoice],
+    today: date,
+    recipients: tuple[str, ...],
+) -> Draft:
+    return Draft(
+        outbox_id=row.id,
+        message_id=message_id(row),
+        organisation=org,
+        customer_name=customer.name,
+        language=row.payload.get("language", customer.language),
+        recipients=recipients,
+        level=row.level,
+        step=row.step_key,
+        template=row.template_key,
+        today=today,
+        invoices=tuple(kept),
+        total=sum((i.balance for i in kept[1:]), kept[0].balance),
+        payload=dict(row.payload),
+    )
 
 
 def message_id(row: OutboxMessage) -> str:

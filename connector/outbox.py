@@ -174,7 +174,8 @@ def _hand_over(
             outbox_id=row.id,
             kind=touch.action.value,
             title=f"{touch.action.value.replace('_', ' ')} (level {touch.level}): invoices {numbers}, "
-            f"{touch.amount_due} open",
+            f"{touch.amount_due} open"
+            + (f"; print it with: arcadence letter {row.id}" if touch.action is Action.LETTER else ""),
             assignee_id=_assignee(session, snapshot, touch.customer_id),
             due_date=row.planned_date,
             created_at=now,

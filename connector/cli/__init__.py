@@ -161,10 +161,20 @@ def run(ctx: click.Context, no_demo: bool) -> None:
 
 def _register() -> None:
     from connector.cli.engine import explain, simulate
-    from connector.cli.ops import collect_command, dispatch_command, outbox_group, status, sync
+    from connector.cli.ops import collect_command, dispatch_command, letter_command, outbox_group, status, sync
     from connector.cli.sandbox import sandbox
 
-    for command in (simulate, explain, sync, status, collect_command, dispatch_command, outbox_group, sandbox):
+    for command in (
+        simulate,
+        explain,
+        sync,
+        status,
+        collect_command,
+        dispatch_command,
+        outbox_group,
+        letter_command,
+        sandbox,
+    ):
         main.add_command(command)
 
 

@@ -249,3 +249,26 @@ def outbox_resolve(ctx: click.Context, outbox_id: int, action: str, actor: str) 
         raise click.ClickException(str(exc)) from None
     finally:
         runtime.close()
+
+
+@click.command("letter")
+@click.argument("outbox_id", type=int)
+@click.option(
+    "--out", "out", type=click.Path(dir_okay=False, writable=True), required=True, help="Where to write the PDF."
+)
+@click.pass_context
+def letter_command(ctx: click.Context, outbox_id: int, out: str) -> None:
+    """Write the demand letter (PDF) of a letter step, with the invoices re-checked now."""
+    from pathlib import Path
+
+    from connector.delivery import letter
+
+    runtime = _runtime(ctx)
+    try:
+        pdf = letter(runtime, outbox_id)
+        if pdf is None:
+            raise click.ClickException(f"outbox {outbox_id}: nothing is left to chase, no letter written")
+        Path(out).write_bytes(pdf)
+        click.echo(f"wrote {out} ({len(pdf)} bytes)")
+    finally:
+        runtime.close()
