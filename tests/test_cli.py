@@ -26,7 +26,7 @@ def test_version_names_the_plugins_and_their_state(env: dict[str, str]) -> None:
     assert done.returncode == 0
     assert done.stdout.startswith("arcadence 0.1.0\n")
     assert "platform quickbooks: ready" in done.stdout
-    assert "platform xero: not implemented yet" in done.stdout
+    assert "platform xero: ready" in done.stdout
 
 
 def test_db_upgrade_migrates_the_configured_database(env: dict[str, str], sqlite_url: str) -> None:

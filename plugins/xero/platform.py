@@ -1,17 +1,395 @@
-"""The Xero platform: registered now, implemented by issue #7.
+"""Xero as an arcadence :class:`connector.platform.Platform` (tenant = organisation).
 
-Until then every platform call raises ``NotImplementedError`` naming the plugin and the issue;
-the landing page and ``arcadence version`` show it as not yet available.
+One consent may cover several organisations (notes §2): each tenant becomes its own organisation,
+all sharing the grant's tokens; ``grant_ref`` is the consent's ``authEventId``.
+
+Sync reads each entity with its own list call (Xero has no change feed): the first time everything
+(paged, 1,000 a page), later with ``If-Modified-Since`` = cursor − :data:`OVERLAP` (notes §3:
+overlap a few minutes, dedupe by id — upserts are idempotent). The cursor is the server's time
+(``DateTimeUTC``) of the entity's first page, so a change made while the pages are read is seen
+next time. An idle sync therefore costs one call per entity. Changes that make no journal do not
+bump ``UpdatedDateUTC`` (notes §0.7): the nightly reconcile re-reads open invoices by id.
+
+Invoices carry what Xero's invoice itself does not say: ``terms`` from the contact's sales
+payment terms (paged invoices embed the full contact) and the OnlineInvoice ``pay_url`` of open
+invoices, fetched once per invoice and cached (the URL is stable, notes §5).
 """
 
 from __future__ import annotations
 
-from connector.platform import UnfinishedPlatform
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from connector.clock import Clock
+from connector.errors import AuthRevoked, PlatformError
+from connector.platform import (
+    BadRecord,
+    ChangePage,
+    Entity,
+    Fetched,
+    Grant,
+    OrgAccess,
+    OrgRef,
+    PlatformConfig,
+    WebhookNotice,
+)
+from connector.ratelimit import RateLimiter
+from connector.tokens import TokenSet
+from connector.transport import Transport
+from core.model import Invoice, InvoiceStatus
+from plugins.xero import webhooks
+from plugins.xero.client import (
+    HISTORY_LIMIT,
+    OPTIONS,
+    SCOPES,
+    SIGN_IN_SCOPES,
+    ApiClient,
+    ConnectionsClient,
+    OAuthClient,
+    id_token_claims,
+)
+from plugins.xero.mapping import ENTITY_ENDPOINTS, ENTITY_KEYS, map_record, parse_xero_instant
+
+OVERLAP = timedelta(minutes=5)  # "overlap the window by a few minutes and dedupe by ID" (notes §3)
+API_SUFFIX = "/api.xro/2.0"
+
+#: ``where`` filters that keep lists to receivables (notes §0: ACCREC only; the mapping would
+#: report the others as not ours anyway, this only saves transfer).
+LIST_FILTERS: Mapping[Entity, Mapping[str, str]] = {
+    Entity.CUSTOMER: {"includeArchived": "true"},  # archived contacts become inactive customers
+    Entity.INVOICE: {"where": 'Type=="ACCREC"'},
+    Entity.CREDIT_NOTE: {"where": 'Type=="ACCRECCREDIT"'},
+}
+
+#: Xero's Windows-style ``Timezone`` names → IANA (the common ones; GMT Standard Time by country).
+TIMEZONES: Mapping[str, str] = {
+    "GMTSTANDARDTIME": "Europe/London",
+    "GREENWICHSTANDARDTIME": "Atlantic/Reykjavik",
+    "WEUROPESTANDARDTIME": "Europe/Berlin",
+    "ROMANCESTANDARDTIME": "Europe/Paris",
+    "CENTRALEUROPESTANDARDTIME": "Europe/Budapest",
+    "CENTRALEUROPEANSTANDARDTIME": "Europe/Warsaw",
+    "GTBSTANDARDTIME": "Europe/Bucharest",
+    "FLESTANDARDTIME": "Europe/Kiev",
+    "SOUTHAFRICASTANDARDTIME": "Africa/Johannesburg",
+    "NEWZEALANDSTANDARDTIME": "Pacific/Auckland",
+    "AUSEASTERNSTANDARDTIME": "Australia/Sydney",
+    "EAUSTRALIASTANDARDTIME": "Australia/Brisbane",
+    "CENAUSTRALIASTANDARDTIME": "Australia/Adelaide",
+    "AUSCENTRALSTANDARDTIME": "Australia/Darwin",
+    "WAUSTRALIASTANDARDTIME": "Australia/Perth",
+    "TASMANIASTANDARDTIME": "Australia/Hobart",
+    "SINGAPORESTANDARDTIME": "Asia/Singapore",
+    "EASTERNSTANDARDTIME": "America/New_York",
+    "CENTRALSTANDARDTIME": "America/Chicago",
+    "MOUNTAINSTANDARDTIME": "America/Denver",
+    "USMOUNTAINSTANDARDTIME": "America/Phoenix",
+    "PACIFICSTANDARDTIME": "America/Los_Angeles",
+    "ALASKANSTANDARDTIME": "America/Anchorage",
+    "HAWAIIANSTANDARDTIME": "Pacific/Honolulu",
+    "UTC": "UTC",
+}
+_GMT_BY_COUNTRY = {"IE": "Europe/Dublin", "PT": "Europe/Lisbon", "GB": "Europe/London"}
+
+#: Xero's sales payment-term types (Contact/Organisation ``PaymentTerms.Sales.Type``) as text.
+TERM_TYPES: Mapping[str, str] = {
+    "DAYSAFTERBILLDATE": "{day} days after the invoice date",
+    "DAYSAFTERBILLMONTH": "{day} days after the end of the invoice month",
+    "OFCURRENTMONTH": "Day {day} of the invoice month",
+    "OFFOLLOWINGMONTH": "Day {day} of the following month",
+}
 
 
-class XeroPlatform(UnfinishedPlatform):
-    """Xero (tenant = organisation)."""
+class _StaticTokens:
+    """Tokens fresh from the token endpoint, before they are stored (used once, at connect)."""
 
-    name = "xero"
-    display_name = "Xero"
-    issue = 7
+    def __init__(self, tokens: TokenSet) -> None:
+        self._tokens = tokens
+
+    def current(self) -> TokenSet:
+        return self._tokens
+
+    def refreshed(self, stale: TokenSet) -> TokenSet:
+        raise AuthRevoked("xero rejected a brand-new access token")
+
+
+class XeroPlatform:
+    """Xero (tenant = organisation; one consent may connect several)."""
+
+    name: ClassVar[str] = "xero"
+    display_name: ClassVar[str] = "Xero"
+    entities: ClassVar[tuple[Entity, ...]] = (
+        Entity.CUSTOMER,
+        Entity.INVOICE,
+        Entity.PAYMENT,
+        Entity.CREDIT_NOTE,
+        Entity.OVERPAYMENT,
+        Entity.PREPAYMENT,
+    )
+    implemented: ClassVar[bool] = True
+    sandbox: ClassVar[str] = "plugins.xero.sandbox:XeroSandbox"
+    """The offline emulator of this platform (``arcadence sandbox xero``, ``make run``)."""
+    defaults: ClassVar[Mapping[str, str]] = {
+        # Xero's production endpoints (notes §2): identity (discovery, token, revocation) and the API.
+        "identity_url": "https://identity.xero.com",
+        "api_base": "https://api.xero.com/api.xro/2.0",
+    }
+
+    def __init__(self, config: PlatformConfig, *, clock: Clock, limiter: RateLimiter) -> None:
+        self.config = config
+        self._clock = clock
+        self._limiter = limiter
+        self._http = requests.Session()
+        self._http.hooks["response"].append(self._count)
+        self.oauth = OAuthClient(
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            identity_url=config.identity_url,
+            clock=clock,
+        )
+        self.calls = 0
+        """API calls made through this platform (benchmarks report them)."""
+        self._pay_urls: dict[tuple[str, str], str] = {}
+        """OnlineInvoice URLs per (tenant, invoice): stable, so fetched once (notes §5)."""
+        self._pay_lock = threading.Lock()
+
+    def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        self.calls += 1
+        return response
+
+    @property
+    def connections_url(self) -> str:
+        """``https://api.xero.com/connections``: beside the API base, at the host's root (notes §2)."""
+        base = self.config.api_base.rstrip("/")
+        if base.endswith(API_SUFFIX):
+            return base[: -len(API_SUFFIX)] + "/connections"
+        parts = urlsplit(base)
+        return urlunsplit((parts.scheme, parts.netloc, "/connections", "", ""))
+
+    # -- OAuth -------------------------------------------------------------------------------
+
+    def authorize_url(self, *, redirect_uri: str, state: str, code_verifier: str | None, sign_in: bool) -> str:
+        """Xero's consent page (PKCE S256 from ``code_verifier``; ``sign_in`` adds OpenID Connect)."""
+        _same_redirect(redirect_uri, self.config.redirect_uri)
+        scopes = SCOPES + (SIGN_IN_SCOPES if sign_in else ())
+        return self.oauth.authorize_url(
+            redirect_uri=redirect_uri, state=state, code_verifier=code_verifier, scopes=scopes
+        )
+
+    def exchange_code(
+        self,
+        *,
+        code: str,
+        redirect_uri: str,
+        code_verifier: str | None,
+        callback_params: Mapping[str, str],
+        sign_in: bool,
+        now: datetime,
+    ) -> Grant:
+        """Tokens for the code, the tenants this consent connected (``authEventId`` from the access
+        token, notes §2) each described by its ``Organisation``, and the person from the id token."""
+        _same_redirect(redirect_uri, self.config.redirect_uri)
+        tokens = self.oauth.exchange(code=code, redirect_uri=redirect_uri, code_verifier=code_verifier)
+        event = id_token_claims(tokens.access_token).get("authentication_event_id")
+        grant_ref = str(event) if event else None
+        organisations = tuple(self.list_organisations(tokens, grant_ref))
+        email = name = None
+        if sign_in:
+            claims = id_token_claims(tokens.id_token)
+            email = str(claims["email"]) if claims.get("email") else None
+            name = " ".join(str(claims[k]) for k in ("given_name", "family_name") if claims.get(k)) or None
+        return Grant(tokens=tokens, organisations=organisations, user_email=email, user_name=name, grant_ref=grant_ref)
+
+    def refresh(self, tokens: TokenSet, *, now: datetime) -> TokenSet:
+        """Rotate the tokens (store the new refresh token before using the access token, notes §0.4)."""
+        return self.oauth.refresh(tokens)
+
+    def revoke(self, tokens: TokenSet) -> None:
+        """Revoke the grant: every organisation of the consent is disconnected (notes §2)."""
+        self.oauth.revoke(tokens)
+
+    def disconnect_tenant(self, tokens: TokenSet, connection_ref: str) -> None:
+        """Disconnect one organisation only (``DELETE /connections/{id}``, notes §2)."""
+        self._connections(tokens).delete(connection_ref)
+
+    def list_organisations(self, tokens: TokenSet, grant_ref: str | None = None) -> Sequence[OrgRef]:
+        """The organisations the grant reaches (those of consent ``grant_ref`` when given)."""
+        rows = self._connections(tokens).list(grant_ref)
+        refs = []
+        for row in rows:
+            if str(row.get("tenantType", "ORGANISATION")).upper() != "ORGANISATION" or not row.get("tenantId"):
+                continue  # PRACTICE tenants have no books
+            tenant = str(row["tenantId"])
+            info = self._api(OrgAccess(tenant, _StaticTokens(tokens))).organisation()
+            country = str(info.get("CountryCode") or "").upper() or None
+            refs.append(
+                OrgRef(
+                    external_id=tenant,
+                    name=str(info.get("Name") or row.get("tenantName") or tenant),
+                    country=country,
+                    base_currency=str(info.get("BaseCurrency") or "").upper() or None,
+                    timezone=_timezone(info.get("Timezone"), country),
+                    connection_ref=str(row["id"]) if row.get("id") else None,
+                )
+            )
+        return refs
+
+    def _connections(self, tokens: TokenSet) -> ConnectionsClient:
+        transport = Transport(
+            key="xero:connections",
+            tokens=_StaticTokens(tokens),
+            limiter=self._limiter,
+            options=OPTIONS,
+            clock=self._clock,
+            session=self._http,
+        )
+        return ConnectionsClient(connections_url=self.connections_url, transport=transport)
+
+    # -- API ---------------------------------------------------------------------------------
+
+    def _api(self, org: OrgAccess) -> ApiClient:
+        transport = Transport(
+            key=f"xero:{org.external_id}",  # the limits are per tenant (notes §0.3)
+            tokens=org.tokens,
+            limiter=self._limiter,
+            options=OPTIONS,
+            clock=self._clock,
+            session=self._http,
+        )
+        return ApiClient(tenant_id=org.external_id, api_base=self.config.api_base, transport=transport)
+
+    def invoice_reminders_enabled(self, org: OrgAccess) -> bool:
+        """Whether Xero's own reminders are on: warn about double dunning (notes §5)."""
+        return self._api(org).invoice_reminders_enabled()
+
+    def fetch_changes(self, org: OrgAccess, since: Mapping[Entity, datetime | None]) -> Iterator[ChangePage]:
+        """See the module docstring."""
+        api = self._api(org)
+        for entity, cursor in since.items():
+            endpoint = ENTITY_ENDPOINTS[entity]
+            modified_since = cursor - OVERLAP if cursor is not None else None
+            next_cursor: datetime | None = None
+            for page in api.pages(endpoint, modified_since=modified_since, params=LIST_FILTERS.get(entity)):
+                if next_cursor is None:
+                    next_cursor = self._server_time(page.server_time)
+                records, bad = self._map(api, entity, page.rows, org.base_currency, pay_links=True)
+                yield ChangePage(entity, records, bad, next_cursor if page.last else None)
+
+    def _server_time(self, value: str | None) -> datetime:
+        if value:
+            try:
+                return parse_xero_instant(value)
+            except ValueError:
+                pass
+        return self._clock.now()
+
+    def _map(
+        self, api: ApiClient, entity: Entity, rows: Sequence[Any], home: str, *, pay_links: bool
+    ) -> tuple[tuple[Fetched, ...], tuple[BadRecord, ...]]:
+        records: list[Fetched] = []
+        bad: list[BadRecord] = []
+        for row in rows:
+            mapped = map_record(entity, row, home_currency=home)
+            if isinstance(mapped, BadRecord):
+                bad.append(mapped)
+                continue
+            if isinstance(mapped.record, Invoice):
+                mapped = self._with_extras(api, mapped, row, pay_links=pay_links)
+            records.append(mapped)
+        return tuple(records), tuple(bad)
+
+    def _with_extras(self, api: ApiClient, fetched: Fetched, raw: Any, *, pay_links: bool) -> Fetched:
+        record = fetched.record
+        assert isinstance(record, Invoice)
+        terms = record.terms or _terms(raw)
+        pay_url = record.pay_url
+        if pay_url is None and record.status is InvoiceStatus.OPEN:
+            key = (api.tenant_id, fetched.external_id)
+            with self._pay_lock:
+                pay_url = self._pay_urls.get(key)
+            if pay_url is None and pay_links:
+                pay_url = api.online_invoice_url(fetched.external_id)
+                if pay_url:
+                    with self._pay_lock:
+                        self._pay_urls[key] = pay_url
+        if terms == record.terms and pay_url == record.pay_url:
+            return fetched
+        return replace(fetched, record=replace(record, terms=terms, pay_url=pay_url))
+
+    def fetch_invoices(self, org: OrgAccess, external_ids: Sequence[str]) -> Sequence[Fetched]:
+        """Current state by ``Invoices?IDs=`` (50 a call, notes §1.4); an id Xero no longer has is deleted."""
+        api = self._api(org)
+        ids = list(dict.fromkeys(external_ids))
+        found: dict[str, Fetched] = {}
+        records, _ = self._map(api, Entity.INVOICE, api.invoices_by_ids(ids), org.base_currency, pay_links=False)
+        for fetched in records:
+            found[fetched.external_id.lower()] = fetched
+        key = ENTITY_KEYS[Entity.INVOICE]
+        return [
+            found.get(i.lower()) or Fetched(Entity.INVOICE, i, None, {key: i, "Status": "DELETED"}, deleted=True)
+            for i in ids
+        ]
+
+    def pay_now_url(self, org: OrgAccess, invoice_external_id: str) -> str | None:
+        """The invoice's OnlineInvoice URL (cached: stable per invoice); None for drafts (notes §5)."""
+        key = (org.external_id, invoice_external_id)
+        with self._pay_lock:
+            if key in self._pay_urls:
+                return self._pay_urls[key]
+        url = self._api(org).online_invoice_url(invoice_external_id)
+        if url:
+            with self._pay_lock:
+                self._pay_urls[key] = url
+        return url
+
+    def write_note(self, org: OrgAccess, invoice_external_id: str, text: str, *, idempotency_key: str) -> None:
+        """A History note on the invoice (≤ 250 characters, append-only, notes §5)."""
+        note = " ".join(text.split())
+        note = note if len(note) <= HISTORY_LIMIT else note[: HISTORY_LIMIT - 1] + "…"
+        self._api(org).add_history(invoice_external_id, note, idempotency_key=idempotency_key)
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """``x-xero-signature`` over the raw body, constant time (notes §4)."""
+        signature = next((v for k, v in headers.items() if k.lower() == webhooks.SIGNATURE_HEADER), None)
+        return webhooks.verify_signature(body, signature, self.config.webhook_key)
+
+    def parse_webhook(self, body: bytes) -> Sequence[WebhookNotice]:
+        """The events of a verified delivery; an intent-to-receive body has none (notes §4)."""
+        return webhooks.parse_notifications(body)
+
+
+def _same_redirect(given: str, configured: str) -> None:
+    if given != configured:
+        raise PlatformError(f"redirect URI {given!r} is not the configured one", permanent=True)
+
+
+def _timezone(value: object, country: str | None) -> str | None:
+    """Xero's ``Timezone`` (``GMTSTANDARDTIME``) as an IANA name, None when unknown."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    key = value.strip().upper().replace(" ", "")
+    if key == "GMTSTANDARDTIME" and country in _GMT_BY_COUNTRY:
+        return _GMT_BY_COUNTRY[country]
+    return TIMEZONES.get(key)
+
+
+def _terms(raw: Any) -> str:
+    """The sales payment terms of the invoice's contact as text (``""`` when it names none)."""
+    contact = raw.get("Contact") if isinstance(raw, Mapping) else None
+    terms = contact.get("PaymentTerms") if isinstance(contact, Mapping) else None
+    sales = terms.get("Sales") if isinstance(terms, Mapping) else None
+    if not isinstance(sales, Mapping):
+        return ""
+    template = TERM_TYPES.get(str(sales.get("Type") or "").upper())
+    day = sales.get("Day")
+    if template is None or day is None or not str(day).strip().isdigit():
+        return ""
+    return template.format(day=int(str(day).strip()))
