@@ -10,10 +10,18 @@ from typing import Any
 
 from sqlalchemy import select
 
-from connector.db import User
+from connector.db import MessageTemplate, User
 from connector.dispatch import ComposeFailed, Dispatcher, Draft, SendFailed
 from connector.mail import DeliveryError, Mailer, OutgoingMessage
-from connector.render import InvoiceLine, MessageContext, Party, RenderedMessage, TemplateError, render_message
+from connector.render import (
+    InvoiceLine,
+    MessageContext,
+    Party,
+    RenderedMessage,
+    TemplateError,
+    TemplateSource,
+    render_message,
+)
 from connector.runtime import Runtime
 from core.interest import Claim
 from core.model import money
@@ -63,12 +71,30 @@ def _claim(raw: dict[str, Any] | None, currency: str) -> Claim | None:
     )
 
 
-def compose(draft: Draft) -> RenderedMessage:
-    """Render the draft's template (the organisation's own edits come with the template editor)."""
-    try:
-        return render_message(context_of(draft))
-    except TemplateError as exc:
-        raise ComposeFailed(str(exc)) from None
+class Composer:
+    """Renders a draft with the organisation's own template for its key and language when one is
+    stored (the template editor writes them), else with the shipped default."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def __call__(self, draft: Draft) -> RenderedMessage:
+        try:
+            return render_message(context_of(draft), self._stored(draft))
+        except TemplateError as exc:
+            raise ComposeFailed(str(exc)) from None
+
+    def _stored(self, draft: Draft) -> TemplateSource | None:
+        with self.runtime.sessions() as session:
+            row = session.scalar(
+                select(MessageTemplate).where(
+                    MessageTemplate.organisation_id == draft.organisation.id,
+                    MessageTemplate.template_key == draft.template,
+                    MessageTemplate.language == draft.language,
+                    MessageTemplate.channel == "email",
+                )
+            )
+        return TemplateSource(subject=row.subject, text=row.body_text, html=row.body_html) if row else None
 
 
 class MailSender:
@@ -111,7 +137,7 @@ def letter(runtime: Runtime, outbox_id: int) -> bytes | None:
     from connector.db.activity import ActivityLog
     from connector.render import render_letter_pdf
 
-    draft = Dispatcher(runtime, compose=compose, send=_no_send, worker="letter").current_draft(outbox_id)
+    draft = Dispatcher(runtime, compose=Composer(runtime), send=_no_send, worker="letter").current_draft(outbox_id)
     if draft is None:
         return None
     pdf = render_letter_pdf(context_of(draft))
@@ -134,4 +160,4 @@ def _no_send(draft: Draft, message: object) -> None:
 
 def dispatcher(runtime: Runtime, mailer: Mailer, *, worker: str = "dispatcher") -> Dispatcher:
     """A dispatcher that renders with the default templates and sends with ``mailer``."""
-    return Dispatcher(runtime, compose=compose, send=MailSender(runtime, mailer), worker=worker)
+    return Dispatcher(runtime, compose=Composer(runtime), send=MailSender(runtime, mailer), worker=worker)

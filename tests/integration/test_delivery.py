@@ -80,3 +80,44 @@ def test_a_refused_recipient_fails_that_touch_only(qbo: QuickBooksHarness) -> No
         assert session.get_one(OutboxMessage, row.id).status == "failed"
         assert "550" in (session.get_one(OutboxMessage, row.id).last_error or "")
     assert report.failed >= 1 and report.sent >= 1
+
+
+def _store_template(qbo: QuickBooksHarness, subject: str, text: str) -> None:
+    from connector.db import MessageTemplate
+
+    now = qbo.runtime.clock.now()
+    with qbo.runtime.sessions() as session:
+        keys = {(r.template_key, r.payload["language"]) for r in session.scalars(select(OutboxMessage))}
+    with qbo.runtime.sessions.begin() as session:
+        for key, language in keys:
+            session.add(
+                MessageTemplate(
+                    organisation_id=qbo.server.organisation_id("quickbooks"),
+                    template_key=key,
+                    level=1,
+                    language=language,
+                    channel="email",
+                    subject=subject,
+                    body_text=text,
+                    body_html="<p>{{ customer.name }}</p>",
+                    updated_at=now,
+                )
+            )
+
+
+def test_an_organisation_s_own_template_is_used(qbo: QuickBooksHarness, smtp: SmtpServer) -> None:
+    collect(qbo.runtime.sessions, qbo.server.organisation_id("quickbooks"), qbo.runtime.clock)
+    _store_template(qbo, "Offene Posten bei {{ organisation.name }}", "Hallo {{ customer.name }}")
+    report = dispatcher(qbo.runtime, SmtpMailer(smtp.host, smtp.port, security="none")).run_once(limit=500)
+    arrived = smtp.inbox.wait_for(report.sent)
+    assert arrived and all(r.message["Subject"].startswith("Offene Posten bei ") for r in arrived)
+
+
+def test_an_organisation_s_broken_template_holds_the_reminder(qbo: QuickBooksHarness, smtp: SmtpServer) -> None:
+    collect(qbo.runtime.sessions, qbo.server.organisation_id("quickbooks"), qbo.runtime.clock)
+    _store_template(qbo, "{{ customer.nme }}", "{% if %}")
+    report = dispatcher(qbo.runtime, SmtpMailer(smtp.host, smtp.port, security="none")).run_once(limit=500)
+    assert report.sent == 0 and report.held > 0 and smtp.inbox.messages == []
+    with qbo.runtime.sessions() as session:
+        held = session.scalars(select(OutboxMessage).where(OutboxMessage.status == "held")).all()
+    assert held and all("template" in (r.last_error or "") for r in held)
