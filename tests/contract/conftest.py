@@ -1,4 +1,4 @@
-"""The contract suite runs once per platform sandbox (Xero joins when its plugin lands)."""
+"""The contract suite runs once per platform sandbox: QuickBooks Online and Xero."""
 
 from __future__ import annotations
 
@@ -9,14 +9,19 @@ from pathlib import Path
 import pytest
 
 from connector.clock import FixedClock
+from tests.contract.harness import Harness
 from tests.contract.quickbooks import QuickBooksHarness
+from tests.contract.xero import XeroHarness
 
 CONTRACT_NOW = datetime(2026, 3, 10, 8, 30, tzinfo=UTC)
-PLATFORMS = {"quickbooks": QuickBooksHarness}
+PLATFORMS: dict[str, type[QuickBooksHarness] | type[XeroHarness]] = {
+    "quickbooks": QuickBooksHarness,
+    "xero": XeroHarness,
+}
 
 
 @pytest.fixture(params=sorted(PLATFORMS))
-def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[QuickBooksHarness]:
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
     """A platform sandbox and the arcadence app, both served on loopback, on one fixed clock."""
     built = PLATFORMS[request.param](tmp_path, FixedClock(CONTRACT_NOW))
     yield built
@@ -24,7 +29,7 @@ def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[QuickBoo
 
 
 @pytest.fixture
-def connected(harness: QuickBooksHarness) -> QuickBooksHarness:
+def connected(harness: Harness) -> Harness:
     """The harness with its company connected through the real OAuth flow."""
     harness.connect()
     return harness

@@ -48,6 +48,10 @@ class Harness(Protocol):
     """One platform under the contract suite."""
 
     name: str
+    idle_sync_calls: int
+    """API calls of an incremental sync that finds nothing (QBO 1 CDC call; Xero 1 per entity)."""
+    pay_link_calls_per_invoice: int
+    """Extra calls the sync makes for an open invoice's pay link (QBO 0; Xero 1, once per invoice)."""
     runtime: Runtime
     http: requests.Session
     app_url: str

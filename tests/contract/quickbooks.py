@@ -21,6 +21,8 @@ class QuickBooksHarness:
     open = Balance > 0, voided = zero amounts with a "Voided" note, paid otherwise)."""
 
     name = "quickbooks"
+    idle_sync_calls = 1  # one CDC call covers every entity (notes/quickbooks.md §0.4)
+    pay_link_calls_per_invoice = 0  # include=invoiceLink puts it in the query answer (notes/quickbooks.md §0.7)
 
     def __init__(self, tmp: Path, clock: Clock, database_url: str | None = None, **sandbox: int) -> None:
         self.sandbox = QuickBooksSandbox(clock=clock, **sandbox)  # type: ignore[arg-type]
