@@ -11,7 +11,7 @@ import socket
 import tempfile
 import time
 import tracemalloc
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 NOW = datetime(2026, 3, 10, 8, 30, tzinfo=UTC)
@@ -34,18 +34,13 @@ def _free_port() -> int:
 
 
 def main() -> None:
+    from _support import connect_quickbooks
     from aiosmtpd.controller import Controller
-    from cryptography.fernet import Fernet
 
     from connector.clock import FixedClock
-    from connector.config import Settings
-    from connector.connect import resolve_user, store_grant
-    from connector.db.session import upgrade
     from connector.delivery import dispatcher
     from connector.mail import SmtpMailer
     from connector.outbox import collect
-    from connector.platform import PlatformConfig
-    from connector.runtime import build_runtime
     from connector.sync import sync_organisation
     from plugins.quickbooks.sandbox import QuickBooksSandbox
 
@@ -56,40 +51,8 @@ def main() -> None:
     smtp = Controller(handler, hostname="127.0.0.1", port=_free_port())
     smtp.start()
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-        upgrade(url)
-        settings = Settings(
-            "test", Path(tmp), url, (Fernet.generate_key(),), "s", "127.0.0.1", 5000, "INFO", "http://x"
-        )
-        config = PlatformConfig(
-            sandbox.client_id, sandbox.client_secret, "http://127.0.0.1:9/cb", sandbox.discovery_url, sandbox.api_url_v3
-        )
-        runtime = build_runtime(
-            settings, configs={"quickbooks": config}, clock=clock, sleep=lambda s: clock.advance(timedelta(seconds=s))
-        )
+        runtime, org_id = connect_quickbooks(sandbox, Path(tmp), clock)
         platform = runtime.platform("quickbooks")
-        import requests
-
-        consent = requests.get(
-            platform.authorize_url(redirect_uri=config.redirect_uri, state="s", code_verifier=None, sign_in=True),
-            allow_redirects=False,
-            timeout=10,
-        )
-        params = dict(p.split("=", 1) for p in consent.headers["Location"].split("?", 1)[1].split("&"))
-        grant = platform.exchange_code(
-            code=params["code"],
-            redirect_uri=config.redirect_uri,
-            code_verifier=None,
-            callback_params=params,
-            sign_in=True,
-            now=clock.now(),
-        )
-        with runtime.sessions.begin() as session:
-            user = resolve_user(session, None, grant, clock.now())
-            org = store_grant(session, runtime.cipher, platform="quickbooks", grant=grant, user=user, now=clock.now())[
-                0
-            ]
-            org_id = org.id
         with runtime.sessions() as session:
             from connector.db import Organisation
 

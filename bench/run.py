@@ -15,7 +15,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> int:
-    modules = sorted(p for p in HERE.glob("*.py") if p.name not in {"run.py", "__init__.py"})
+    modules = sorted(p for p in HERE.glob("*.py") if p.name != "run.py" and not p.name.startswith("_"))
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
     failed = 0
     for path in modules:

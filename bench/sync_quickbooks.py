@@ -28,15 +28,10 @@ NOW = datetime(2026, 3, 10, 8, 30, tzinfo=UTC)
 
 
 def main() -> None:
-    from cryptography.fernet import Fernet
+    from _support import connect_quickbooks
 
     from connector.clock import FixedClock
-    from connector.config import Settings
-    from connector.connect import resolve_user, store_grant
     from connector.db import Organisation
-    from connector.db.session import upgrade
-    from connector.platform import PlatformConfig
-    from connector.runtime import build_runtime
     from connector.sync import sync_organisation
     from plugins.quickbooks.sandbox import QuickBooksSandbox
 
@@ -47,37 +42,8 @@ def main() -> None:
     sandbox.serve()
     truth = {e: len(sandbox.records(e)) for e in ("Customer", "Invoice", "Payment", "CreditMemo")}
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-        upgrade(url)
-        settings = Settings(
-            "test", Path(tmp), url, (Fernet.generate_key(),), "s", "127.0.0.1", 5000, "INFO", "http://127.0.0.1:9"
-        )
-        config = PlatformConfig(
-            sandbox.client_id, sandbox.client_secret, "http://127.0.0.1:9/cb", sandbox.discovery_url, sandbox.api_url_v3
-        )
-        runtime = build_runtime(
-            settings, configs={"quickbooks": config}, clock=clock, sleep=lambda s: clock.advance(timedelta(seconds=s))
-        )
+        runtime, org_id = connect_quickbooks(sandbox, Path(tmp), clock)
         platform = runtime.platform("quickbooks")
-        consent = requests.get(
-            platform.authorize_url(redirect_uri=config.redirect_uri, state="s", code_verifier=None, sign_in=True),
-            allow_redirects=False,
-            timeout=10,
-        )
-        params = dict(p.split("=", 1) for p in consent.headers["Location"].split("?", 1)[1].split("&"))
-        grant = platform.exchange_code(
-            code=params["code"],
-            redirect_uri=config.redirect_uri,
-            code_verifier=None,
-            callback_params=params,
-            sign_in=True,
-            now=clock.now(),
-        )
-        with runtime.sessions.begin() as session:
-            user = resolve_user(session, None, grant, clock.now())
-            org_id = store_grant(
-                session, runtime.cipher, platform="quickbooks", grant=grant, user=user, now=clock.now()
-            )[0].id
         with runtime.sessions() as session:
             access = runtime.access(session.get_one(Organisation, org_id))
 
