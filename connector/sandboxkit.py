@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fnmatch import fnmatchcase
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar, cast
 
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -654,3 +655,46 @@ def serve_in_thread(
         thread.join(timeout=10)
 
     return f"http://{bound_host}:{bound_port}", stop
+
+
+class ServedInThread:
+    """Mixin for a sandbox WSGI app: ``serve()`` on loopback in a thread, ``stop()``, and use as a
+    context manager. ``_served()`` runs once the base URL is known (a sandbox may need it)."""
+
+    base_url: str | None = None
+    _stop: Callable[[], None] | None = None
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on ``host:port`` in a background thread; returns (and remembers) the base URL."""
+        self.base_url, self._stop = serve_in_thread(cast(WSGIApp, self), host, port)
+        self._served()
+        return self.base_url
+
+    def _served(self) -> None:
+        """Hook: called right after serving starts."""
+
+    def stop(self) -> None:
+        """Stop serving (idempotent)."""
+        if self._stop is not None:
+            self._stop()
+            self._stop = None
+
+    def __enter__(self) -> Self:
+        self.serve()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+_key_lock = threading.Lock()
+_private_key: rsa.RSAPrivateKey | None = None
+
+
+def rsa_signing_key() -> rsa.RSAPrivateKey:
+    """The process's RS256 key for the sandboxes' tokens (generated once; published in their JWKS)."""
+    global _private_key
+    with _key_lock:
+        if _private_key is None:
+            _private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return _private_key

@@ -26,8 +26,8 @@ from connector.sandboxkit import (
     IdempotencyCache,
     RateBudget,
     SandboxClock,
+    ServedInThread,
     TokenAuthority,
-    serve_in_thread,
 )
 from plugins.quickbooks.sandbox import books, oauth
 from plugins.quickbooks.sandbox.api import ApiRoutes
@@ -72,7 +72,7 @@ URLS = Map(
 )
 
 
-class QuickBooksSandbox(OAuthRoutes, ApiRoutes, ControlMethods):
+class QuickBooksSandbox(OAuthRoutes, ApiRoutes, ControlMethods, ServedInThread):
     """A stateful emulator of the QuickBooks Online endpoints arcadence uses (a WSGI app).
 
     Args:
@@ -130,7 +130,6 @@ class QuickBooksSandbox(OAuthRoutes, ApiRoutes, ControlMethods):
         self.sizes = {"customers": customers, "invoices": invoices}
         self.seed_name = seed
         self.base_url: str | None = None
-        self._stop: Callable[[], None] | None = None
         self.reset(seed)
 
     # ----- lifecycle --------------------------------------------------------------------------
@@ -154,24 +153,6 @@ class QuickBooksSandbox(OAuthRoutes, ApiRoutes, ControlMethods):
         self.budget.reset()
         self.webhooks.clear()
         return {entity: len(records) for entity, records in store.records.items()}
-
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on ``host:port`` in a background thread; returns (and remembers) the base URL."""
-        self.base_url, self._stop = serve_in_thread(self, host, port)
-        return self.base_url
-
-    def stop(self) -> None:
-        """Stop serving (idempotent)."""
-        if self._stop is not None:
-            self._stop()
-            self._stop = None
-
-    def __enter__(self) -> QuickBooksSandbox:
-        self.serve()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def discovery_url(self) -> str:

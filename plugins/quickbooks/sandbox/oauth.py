@@ -23,16 +23,14 @@ import base64
 import binascii
 import html
 import json
-import threading
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.wrappers import Request, Response
 
-from connector.sandboxkit import InvalidGrant, TokenPair
+from connector.sandboxkit import InvalidGrant, TokenPair, rsa_signing_key
 
 ACCESS_TTL = timedelta(seconds=3600)
 REFRESH_TTL = timedelta(seconds=8726400)
@@ -40,16 +38,6 @@ ROTATION_GRACE = timedelta(hours=24)
 HARD_TTL = timedelta(days=5 * 365)  # the five-year maximum (Intuit blog 2025-11-12, notes §2.3)
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 _KID = "arcadence-sandbox-1"
-_key_lock = threading.Lock()
-_private_key: rsa.RSAPrivateKey | None = None
-
-
-def _signing_key() -> rsa.RSAPrivateKey:
-    global _private_key
-    with _key_lock:
-        if _private_key is None:
-            _private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        return _private_key
 
 
 def _json(payload: Any, status: int = 200) -> Response:
@@ -162,11 +150,11 @@ class OAuthRoutes:
             "exp": now + pair.expires_in,
             "iat": now,
         }
-        return jwt.encode(claims, _signing_key(), algorithm="RS256", headers={"kid": _KID})
+        return jwt.encode(claims, rsa_signing_key(), algorithm="RS256", headers={"kid": _KID})
 
     def jwks(self, request: Request) -> Response:
         """The public key of the ``id_token`` signatures."""
-        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(_signing_key().public_key()))
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_signing_key().public_key()))
         return _json({"keys": [{**jwk, "kid": _KID, "use": "sig", "alg": "RS256"}]})
 
     def revoke(self, request: Request) -> Response:

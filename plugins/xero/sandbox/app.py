@@ -29,8 +29,8 @@ from connector.sandboxkit import (
     FaultInjector,
     IdempotencyCache,
     SandboxClock,
+    ServedInThread,
     WindowBudget,
-    serve_in_thread,
 )
 from plugins.xero.sandbox import books, wire
 from plugins.xero.sandbox.api import ApiRoutes
@@ -66,7 +66,7 @@ URLS = Map(
 )
 
 
-class XeroSandbox(OAuthRoutes, ApiRoutes, ControlMethods):
+class XeroSandbox(OAuthRoutes, ApiRoutes, ControlMethods, ServedInThread):
     """A stateful emulator of the Xero endpoints arcadence uses (a WSGI app).
 
     Args:
@@ -128,7 +128,6 @@ class XeroSandbox(OAuthRoutes, ApiRoutes, ControlMethods):
         self.seed_name = seed
         self.organisations: dict[str, Organisation] = {}
         self.base_url: str | None = None
-        self._stop: Callable[[], None] | None = None
         self.reset(seed)
 
     # ----- lifecycle --------------------------------------------------------------------------
@@ -154,24 +153,8 @@ class XeroSandbox(OAuthRoutes, ApiRoutes, ControlMethods):
         self.webhooks.clear()
         return {tid: {e: len(org.records[e]) for e in ENTITIES} for tid, org in organisations.items()}
 
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on ``host:port`` in a background thread; returns (and remembers) the base URL."""
-        self.base_url, self._stop = serve_in_thread(self, host, port)
+    def _served(self) -> None:
         self.webhooks.resource_base = self.api_base
-        return self.base_url
-
-    def stop(self) -> None:
-        """Stop serving (idempotent)."""
-        if self._stop is not None:
-            self._stop()
-            self._stop = None
-
-    def __enter__(self) -> XeroSandbox:
-        self.serve()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def identity_url(self) -> str:

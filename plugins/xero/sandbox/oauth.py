@@ -32,10 +32,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.wrappers import Request, Response
 
-from connector.sandboxkit import Grant, InvalidGrant, TokenAuthority, TokenPair
+from connector.sandboxkit import Grant, InvalidGrant, TokenAuthority, TokenPair, rsa_signing_key
 from plugins.xero.sandbox import wire
 
 ACCESS_TTL = timedelta(seconds=1800)
@@ -45,17 +44,6 @@ HARD_TTL = timedelta(days=3650)  # no absolute lifetime is documented
 CODE_TTL = timedelta(minutes=5)
 ISSUER = "https://identity.xero.com"
 _KID = "arcadence-xero-sandbox-1"
-_key_lock = threading.Lock()
-_private_key: rsa.RSAPrivateKey | None = None
-
-
-def signing_key() -> rsa.RSAPrivateKey:
-    """The process's RS256 key for access and id tokens."""
-    global _private_key
-    with _key_lock:
-        if _private_key is None:
-            _private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        return _private_key
 
 
 def _json(payload: Any, status: int = 200) -> Response:
@@ -97,7 +85,7 @@ class OAuthRoutes:
             "global_session_id": grant.grant_id, "jti": secrets.token_hex(16),
             "authentication_event_id": grant.subject, "scope": list(grant.scopes),
         }  # fmt: skip
-        return jwt.encode(claims, signing_key(), algorithm="RS256", headers={"kid": _KID})
+        return jwt.encode(claims, rsa_signing_key(), algorithm="RS256", headers={"kid": _KID})
 
     # ----- OpenID -----------------------------------------------------------------------------
 
@@ -124,7 +112,7 @@ class OAuthRoutes:
 
     def jwks(self, request: Request) -> Response:
         """The public key of the token signatures."""
-        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signing_key().public_key()))
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_signing_key().public_key()))
         return _json({"keys": [{**jwk, "kid": _KID, "use": "sig", "alg": "RS256"}]})
 
     def userinfo(self, request: Request) -> Response:
@@ -278,7 +266,7 @@ class OAuthRoutes:
             claims.update(email=self.user["email"], preferred_username=self.user["email"])
         if "profile" in pair.grant.scopes:
             claims.update(given_name=self.user["given_name"], family_name=self.user["family_name"])
-        return jwt.encode(claims, signing_key(), algorithm="RS256", headers={"kid": _KID})
+        return jwt.encode(claims, rsa_signing_key(), algorithm="RS256", headers={"kid": _KID})
 
     def revocation(self, request: Request) -> Response:
         """Revoke the grant behind a refresh (or access) token and drop its connections."""
