@@ -134,11 +134,13 @@ class Dispatcher:
         self.compose = compose
         self.send = send
         self.worker = worker
+        self._policies: dict[int, Policy] = {}
 
     def run_once(self, limit: int = 50) -> Report:
         """Recover abandoned rows, then claim up to ``limit`` pending rows and dispatch them. The
         re-check is batched: one ``fetch_invoices`` per organisation for all its claimed touches."""
         report = Report()
+        self._policies = {}  # loaded once per organisation and pass
         report.in_doubt = self.recover()
         claimed = self.claim(limit)
         if claimed:
@@ -257,7 +259,7 @@ class Dispatcher:
         self._log_dropped(row, dropped)
         if not kept:
             return self._finish(row, OutboxStatus.CANCELLED, "cancelled", "nothing left to chase: " + _reasons(dropped))
-        policy, _ = load_policy_for(rt, org)
+        policy = self._policy(org)
         total = sum((i.balance for i in kept[1:]), kept[0].balance)
         if total.amount < policy.min_balance:
             return self._finish(
@@ -285,6 +287,13 @@ class Dispatcher:
         if not kept:
             return None
         return _build_draft(row, org, customer, kept, local_today(rt.clock, org.timezone), _recipients(rt, customer.id))
+
+    def _policy(self, org: Organisation) -> Policy:
+        """The organisation's active policy (for the threshold after the re-check), once per pass."""
+        if org.id not in self._policies:
+            with self.runtime.sessions() as session:
+                self._policies[org.id] = load_policy(session, org)[0]
+        return self._policies[org.id]
 
     def _recheck(
         self, row: OutboxMessage, fresh: dict[str, Fetched]
@@ -460,12 +469,6 @@ def _build_draft(
 def message_id(row: OutboxMessage) -> str:
     """A Message-ID that is the same for the same outbox row, whoever sends it."""
     return f"<{row.dedupe_key[:40]}.{row.id}@arcadence.invalid>"
-
-
-def load_policy_for(runtime: Runtime, org: Organisation) -> tuple[Policy, bool]:
-    """The organisation's active policy (for the threshold after the re-check)."""
-    with runtime.sessions() as session:
-        return load_policy(session, org)
 
 
 def _recipients(runtime: Runtime, customer_id: int) -> tuple[str, ...]:
