@@ -64,7 +64,7 @@ def test_a_malformed_record_is_quarantined_and_the_rest_synced(connected: Harnes
         assert row.external_id == bad and row.payload and row.error
 
 
-def test_pay_links_are_cached_by_the_sync_without_extra_calls(connected: Harness) -> None:
+def test_pay_links_are_cached_by_the_sync(connected: Harness) -> None:
     started = connected.runtime.clock.now()
     connected.sync()
     invoice = connected.payable_invoice()
