@@ -3,7 +3,19 @@
 Importing this package registers every table on :data:`Base.metadata` (what Alembic compares).
 """
 
-from connector.db.accounts import Connection, ConnectionStatus, Firm, Membership, Organisation, Role, SyncCursor, User
+from connector.db.accounts import (
+    Connection,
+    ConnectionStatus,
+    Firm,
+    Invitation,
+    LoginAttempt,
+    Membership,
+    Organisation,
+    RateBudget,
+    Role,
+    SyncCursor,
+    User,
+)
 from connector.db.base import Base
 from connector.db.collections import (
     Activity,
@@ -29,7 +41,9 @@ __all__ = [
     "CreditAllocation",
     "Customer",
     "Firm",
+    "Invitation",
     "Invoice",
+    "LoginAttempt",
     "Membership",
     "MessageTemplate",
     "Organisation",
@@ -41,6 +55,7 @@ __all__ = [
     "Policy",
     "PolicyStep",
     "QuarantinedRecord",
+    "RateBudget",
     "Role",
     "SyncCursor",
     "Task",

@@ -3,10 +3,10 @@ connections (encrypted tokens) and sync cursors."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from connector.db.base import Base, CurrencyCode, OrgOwned
@@ -41,6 +41,8 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    """The UI language the user chose (``de`` / ``en``); the browser's when empty."""
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
 
@@ -138,6 +140,12 @@ class Organisation(Base):
     default_collector_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     next_sync_at: Mapped[datetime | None] = mapped_column(index=True)
     last_sync_at: Mapped[datetime | None]
+    next_run_at: Mapped[datetime | None] = mapped_column(index=True)
+    """The UTC instant of the next collection run (the org's ``run_time`` on its next business day)."""
+    last_run_on: Mapped[date | None]
+    """The local date of the last collection run: at most one run per local day."""
+    parked_until: Mapped[datetime | None]
+    """Set after a 429: no call to the platform for this organisation before then (all workers)."""
     created_at: Mapped[datetime]
 
     firm: Mapped[Firm] = relationship(back_populates="organisations")
@@ -157,4 +165,52 @@ class SyncCursor(OrgOwned, Base):
     """QBO CDC changedSince / Xero If-Modified-Since of the next fetch."""
     last_full_at: Mapped[datetime | None]
     """When the last full read (first sync, nightly reconcile) finished."""
+    updated_at: Mapped[datetime]
+
+
+class Invitation(Base):
+    """An emailed invitation to join a firm with a role; the link carries a token whose hash is kept."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(20), default=Role.VIEWER.value)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """SHA-256 of the token in the link (the token itself is never stored)."""
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt, kept briefly to rate-limit guessing per e-mail address and per client."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_key_time", "key", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(400))
+    """``email:<address>`` or ``ip:<address>``."""
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempted_at: Mapped[datetime]
+
+
+class RateBudget(Base):
+    """Shared API budget of one key (``xero:<tenant>``, ``quickbooks:<realm>``, ``xero:app``) across
+    worker processes: the calls used in the current minute and day windows, and a 429 parking."""
+
+    __tablename__ = "rate_budgets"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    minute_start: Mapped[datetime | None]
+    minute_used: Mapped[int] = mapped_column(Integer, default=0)
+    day_start: Mapped[datetime | None]
+    day_used: Mapped[int] = mapped_column(Integer, default=0)
+    in_flight: Mapped[int] = mapped_column(Integer, default=0)
+    parked_until: Mapped[datetime | None]
+    problem: Mapped[str | None] = mapped_column(String(20))
+    """``minute``, ``day`` or ``concurrent`` (Xero's X-Rate-Limit-Problem) of the last 429."""
     updated_at: Mapped[datetime]

@@ -57,6 +57,10 @@ class Policy(OrgOwned, Base):
     promise_grace_days: Mapped[int] = mapped_column(Integer, default=2)
     statutory_claims: Mapped[bool] = mapped_column(Boolean, default=False)
     business_days_only: Mapped[bool] = mapped_column(Boolean, default=True)
+    switched_on_at: Mapped[datetime | None]
+    """None: test mode (everything planned and shown, nothing sent). A new or changed policy starts
+    in test mode until an admin has looked at the preview and switched it on."""
+    switched_on_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -144,6 +148,10 @@ class Task(OrgOwned, Base):
     status: Mapped[str] = mapped_column(String(12), default=TaskStatus.OPEN.value)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     due_date: Mapped[date | None]
+    outcome: Mapped[str | None] = mapped_column(Text)
+    """What came of it, written when the task is done."""
+    created_by: Mapped[str] = mapped_column(String(100), default="system", server_default="system")
+    """A user id, ``system`` or ``payer``."""
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
 

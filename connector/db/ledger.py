@@ -30,6 +30,8 @@ class Customer(OrgOwned, Base):
     excluded: Mapped[bool] = mapped_column(Boolean, default=False)
     """Never chased (Mahnsperre)."""
     owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id", ondelete="SET NULL"))
+    """The customer's own cadence; the organisation's active policy when empty."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     platform_updated_at: Mapped[datetime | None]
     synced_at: Mapped[datetime]
