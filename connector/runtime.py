@@ -2,9 +2,9 @@
 configured platforms, built once from the settings and shared by the web app, the CLI and jobs.
 
 A platform is *configured* when its OAuth client is known: ``ARCADENCE_<PLATFORM>_CLIENT_ID`` and
-``…_CLIENT_SECRET`` (plus optional ``…_IDENTITY_URL``, ``…_API_BASE``, ``…_WEBHOOK_KEY``; the
-plugin's production endpoints are the defaults). ``make run`` configures them with the local
-sandboxes instead (see ``connector.demo``).
+``…_CLIENT_SECRET`` (plus optional ``…_IDENTITY_URL``, ``…_API_BASE``, ``…_WEBHOOK_KEY``, and
+``…_SCOPES`` where the plugin offers scope sets; the plugin's production endpoints are the
+defaults). ``make run`` configures them with the local sandboxes instead (see ``connector.demo``).
 """
 
 from __future__ import annotations
@@ -12,31 +12,29 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.clock import Clock, SystemClock
 from connector.config import Settings
-from connector.db import Organisation
+from connector.db import Invoice, Organisation
 from connector.db.session import make_engine, session_factory
 from connector.errors import ConfigError, PluginError
 from connector.platform import OrgAccess, Platform, PlatformConfig
-from connector.ratelimit import RateLimiter
+from connector.ratelimit import RateLimiter, make_limiter
 from connector.registry import Registry
 from connector.tokens import StoredTokenSource, TokenCipher
-
-#: Per-organisation budgets below the platforms' limits (QBO 500/min per realm, Xero 60/min per tenant).
-RATE_LIMITS = {"quickbooks": (450.0, 10), "xero": (55.0, 5)}
 
 
 def platform_configs(environ: Mapping[str, str], public_url: str) -> dict[str, PlatformConfig]:
     """The platforms configured in ``environ`` (name → config); the others are left out."""
     configs = {}
-    for name in Registry().names():
+    registry = Registry()
+    for name in registry.names():
         prefix = f"ARCADENCE_{name.upper()}_"
         client_id = environ.get(prefix + "CLIENT_ID", "").strip()
         secret = environ.get(prefix + "CLIENT_SECRET", "").strip()
@@ -52,8 +50,19 @@ def platform_configs(environ: Mapping[str, str], public_url: str) -> dict[str, P
             identity_url=environ.get(prefix + "IDENTITY_URL", "").strip(),
             api_base=environ.get(prefix + "API_BASE", "").strip(),
             webhook_key=environ.get(prefix + "WEBHOOK_KEY", "").strip(),
+            scopes=_scope_set(registry, name, environ.get(prefix + "SCOPES", "")),
         )
     return configs
+
+
+def _scope_set(registry: Registry, name: str, raw: str) -> str:
+    """``ARCADENCE_<P>_SCOPES``, checked against the scope sets the plugin offers (``scope_sets``)."""
+    value = raw.strip().lower()
+    offered: tuple[str, ...] = tuple(getattr(registry.load(name), "scope_sets", ())) if value else ()
+    if value and value not in offered:
+        choices = " or ".join(offered) or "nothing (it has one set of scopes)"
+        raise ConfigError(f"ARCADENCE_{name.upper()}_SCOPES: {name} offers {choices}, not {raw.strip()!r}")
+    return value
 
 
 @dataclass
@@ -91,10 +100,17 @@ class Runtime:
             return self._platforms[name]
 
     def limiter(self, name: str) -> RateLimiter:
-        """The rate limiter of platform ``name`` (keys are per organisation)."""
+        """The rate limiter of platform ``name`` (keys are per organisation): on PostgreSQL its
+        budgets live in the database and every worker process shares them; on SQLite (one
+        process) they live in memory."""
         if name not in self.limiters:
-            per_minute, burst = RATE_LIMITS.get(name, (60.0, 5))
-            self.limiters[name] = RateLimiter(per_minute=per_minute, burst=burst, clock=self.clock, sleep=self.sleep)
+            self.limiters[name] = make_limiter(
+                self.sessions,
+                platform=name,
+                shared=self.engine.dialect.name == "postgresql",
+                clock=self.clock,
+                sleep=self.sleep,
+            )
         return self.limiters[name]
 
     def access(self, organisation: Organisation) -> OrgAccess:
@@ -108,7 +124,22 @@ class Runtime:
             return platform.refresh(tokens, now=clock.now())
 
         source = StoredTokenSource(self.sessions, self.cipher, organisation.connection_id, refresh, clock)
-        return OrgAccess(organisation.external_id, source, base_currency=organisation.base_currency)
+        org_id, sessions = organisation.id, self.sessions
+
+        def stored_pay_urls(invoice_ids: Sequence[str]) -> dict[str, str]:
+            with sessions() as session:
+                rows = session.execute(
+                    select(Invoice.external_id, Invoice.pay_url).where(
+                        Invoice.organisation_id == org_id,
+                        Invoice.external_id.in_(list(invoice_ids)),
+                        Invoice.pay_url.is_not(None),
+                    )
+                )
+                return {external_id: url for external_id, url in rows if url}
+
+        return OrgAccess(
+            organisation.external_id, source, base_currency=organisation.base_currency, stored_pay_urls=stored_pay_urls
+        )
 
     def close(self) -> None:
         """Release the database connections."""

@@ -1,12 +1,13 @@
 """The HTTP transport both platform clients use: one place for timeouts, rate limiting, token
 refresh on 401, and the translation of HTTP outcomes into :mod:`connector.errors`.
 
-- Every call waits for the organisation's rate budget (:class:`connector.ratelimit.RateLimiter`).
+- Every call waits for the organisation's rate budget and holds a concurrent slot while in flight
+  (:class:`connector.ratelimit.RateLimiter`, shared across workers on PostgreSQL).
 - Every call has a connect and a read timeout (the SDKs set none: notes/quickbooks.md §1.9.4).
 - 401: the tokens are refreshed once through the :class:`connector.platform.TokenSource`
   (serialised per connection) and the call is repeated; a second 401 is ``AuthRevoked``.
 - 429, or a throttling body on another status (QBO's XML ``ThrottleExceeded``): the key is parked
-  for ``Retry-After`` (or a default) and ``RateLimited`` is raised.
+  for ``Retry-After`` (or a default), in every worker, and ``RateLimited`` is raised.
 - 5xx, timeouts, resets: ``TemporaryFailure``. Other statuses are returned for the client to read.
 - The platform's trace id (``intuit_tid``, ``Xero-Correlation-Id``) is logged; tokens never are.
 """
@@ -115,16 +116,18 @@ class Transport:
         json: Any,
         headers: Mapping[str, str] | None,
     ) -> requests.Response:
-        self._limiter.acquire(self.key)
         merged = {"Accept": "application/json", **(headers or {}), "Authorization": f"Bearer {access_token}"}
         timeout = (self._options.connect_timeout, self._options.read_timeout)
-        self.calls += 1
-        try:
-            response = self._session.request(
-                method, url, params=params, data=data, json=json, headers=merged, timeout=timeout
-            )
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise TemporaryFailure(f"{self._options.platform}: {type(exc).__name__} on {method} {_path(url)}") from None
+        with self._limiter.slot(self.key):  # the concurrent slot is given back however the call ends
+            self.calls += 1
+            try:
+                response = self._session.request(
+                    method, url, params=params, data=data, json=json, headers=merged, timeout=timeout
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise TemporaryFailure(
+                    f"{self._options.platform}: {type(exc).__name__} on {method} {_path(url)}"
+                ) from None
         trace = response.headers.get(self._options.trace_header, "-") if self._options.trace_header else "-"
         log.info("%s %s %s -> %s (trace %s)", self._options.platform, method, _path(url), response.status_code, trace)
         return response
@@ -135,7 +138,8 @@ class Transport:
         )
         if throttled:
             retry_after = self._retry_after(response)
-            self._limiter.park(self.key, retry_after)
+            # Xero names the limit it hit (minute, day, an app-wide one: notes/xero.md §3); QBO names none.
+            self._limiter.park(self.key, retry_after, response.headers.get("X-Rate-Limit-Problem"))
             raise RateLimited(
                 f"{self._options.platform} throttled {self.key}: retry in {retry_after:.0f} s", retry_after=retry_after
             )

@@ -163,6 +163,7 @@ def _register() -> None:
     from connector.cli.engine import explain, simulate
     from connector.cli.ops import collect_command, dispatch_command, letter_command, outbox_group, status, sync
     from connector.cli.sandbox import sandbox
+    from connector.cli.tiers import web, worker
 
     for command in (
         simulate,
@@ -174,6 +175,8 @@ def _register() -> None:
         outbox_group,
         letter_command,
         sandbox,
+        worker,
+        web,
     ):
         main.add_command(command)
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import click
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
-from connector.db import Connection, Invoice, Organisation, QuarantinedRecord, WebhookEvent
+from connector.db import Organisation
 from connector.errors import PlatformError, PluginError
 from connector.runtime import Runtime, build_runtime
+from connector.status import OrgStatus, open_quarantine, organisation_statuses
 from connector.sync import EntityReport, sync_organisation
 
 
@@ -79,69 +80,44 @@ def sync(ctx: click.Context, org: str, full: bool) -> None:
 @click.command("status")
 @click.pass_context
 def status(ctx: click.Context) -> None:
-    """Every organisation: connection, last sync, open invoices, quarantined records, pending webhooks."""
+    """Every organisation: connection, last and next sync, next collection run, parking, outbox
+    backlog, sends in doubt, quarantined records and pending webhooks."""
     runtime = _runtime(ctx)
     try:
         with runtime.sessions() as session:
-            orgs = session.scalars(select(Organisation).order_by(Organisation.id)).all()
-            if not orgs:
+            rows = organisation_statuses(session, runtime.clock.now())
+            if not rows:
                 click.echo("no organisation is connected")
-            for org in orgs:
-                connection = session.get(Connection, org.connection_id) if org.connection_id else None
-                open_invoices = (
-                    session.scalar(
-                        select(func.count()).where(Invoice.organisation_id == org.id, Invoice.status == "open")
-                    )
-                    or 0
-                )
-                quarantined = (
-                    session.scalar(
-                        select(func.count()).where(
-                            QuarantinedRecord.organisation_id == org.id, QuarantinedRecord.resolved_at.is_(None)
-                        )
-                    )
-                    or 0
-                )
-                pending = (
-                    session.scalar(
-                        select(func.count()).where(
-                            WebhookEvent.organisation_id == org.id, WebhookEvent.status == "pending"
-                        )
-                    )
-                    or 0
-                )
-                click.echo(f"{org.id}  {org.name}  [{org.platform} {org.external_id}]")
-                click.echo(f"    connection: {_connection_state(connection, runtime.clock.now())}")
-                click.echo(f"    last sync:  {_when(org.last_sync_at)}")
-                click.echo(
-                    f"    open invoices: {open_invoices}   quarantined: {quarantined}   webhooks pending: {pending}"
-                )
-                if quarantined:
-                    for row in session.scalars(
-                        select(QuarantinedRecord)
-                        .where(QuarantinedRecord.organisation_id == org.id, QuarantinedRecord.resolved_at.is_(None))
-                        .order_by(QuarantinedRecord.id)
-                        .limit(5)
-                    ):
-                        click.echo(f"      {row.entity} {row.external_id}: {row.field}: {row.error}")
+            for row in rows:
+                for line in _status_lines(row):
+                    click.echo(line)
+                for record in open_quarantine(session, row.organisation_id) if row.quarantined else ():
+                    click.echo(f"      {record.entity} {record.external_id}: {record.field}: {record.error}")
     finally:
         runtime.close()
 
 
-def _when(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "never"
+def _status_lines(row: OrgStatus) -> list[str]:
+    connection = row.connection + (f" ({row.connection_note})" if row.connection_note else "")
+    lines = [
+        f"{row.organisation_id}  {row.name}  [{row.platform} {row.external_id}]",
+        f"    connection: {connection}",
+        f"    last sync:  {_when(row.last_sync_at)}   next sync: {_when(row.next_sync_at, 'not planned')}"
+        f"   next collection run: {_when(row.next_run_at, 'not planned')}",
+    ]
+    if row.parked_until is not None:
+        lines.append(
+            f"    parked until {_when(row.parked_until)} ({row.parked_for or 'throttled'}): no API calls before then"
+        )
+    lines.append(
+        f"    open invoices: {row.open_invoices}   outbox pending: {row.outbox_pending}   in doubt: {row.in_doubt}"
+        f"   quarantined: {row.quarantined}   webhooks pending: {row.webhooks_pending}"
+    )
+    return lines
 
 
-def _connection_state(connection: Connection | None, now: datetime) -> str:
-    if connection is None:
-        return "none"
-    state = connection.status
-    if connection.status == "needs_reauth":
-        state += f" (reconnect in the web app: {connection.last_error or 'grant refused'})"
-    hard = connection.refresh_hard_expires_at
-    if hard is not None and hard - now < timedelta(days=30):
-        state += f"; the grant ends for good on {hard:%Y-%m-%d}: reconnect before then"
-    return state
+def _when(at: datetime | None, never: str = "never") -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC") if at else never
 
 
 @click.command("collect")
