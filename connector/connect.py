@@ -122,9 +122,18 @@ def _connection(session: Session, firm: Firm, platform: str, grant_ref: str | No
 
 
 def disconnect(
-    session: Session, cipher: TokenCipher, platform: Platform, organisation: Organisation, *, actor: str, now: datetime
+    session: Session,
+    cipher: TokenCipher,
+    platform: Platform | None,
+    organisation: Organisation,
+    *,
+    actor: str,
+    now: datetime,
 ) -> None:
     """Revoke the grant at the platform (best effort) and forget its tokens.
+
+    ``platform`` is None when the platform is no longer configured here: the tokens are forgotten
+    without revoking them (the owner can remove the app in the platform's own settings).
 
     The connection's other organisations (Xero grants cover several) are disconnected too: the
     grant they share is gone.
@@ -133,7 +142,9 @@ def disconnect(
     if connection is None:
         return
     siblings: Sequence[Organisation] = connection.organisations
-    if connection.refresh_token_enc is not None and connection.status != ConnectionStatus.REVOKED.value:
+    if platform is None:
+        log.warning("platform of connection %s is not configured: tokens forgotten, not revoked", connection.id)
+    elif connection.refresh_token_enc is not None and connection.status != ConnectionStatus.REVOKED.value:
         try:
             platform.revoke(TokenStore(cipher).load(connection))
         except PlatformError as exc:

@@ -9,7 +9,7 @@ reach them through a :class:`TokenSource`, which refreshes through the encrypted
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import datetime
@@ -162,6 +162,8 @@ class PlatformConfig:
         identity_url: QBO: the OpenID discovery document URL; Xero: the identity base URL.
         api_base: the accounting API base URL (``…/v3`` for QBO, ``…/api.xro/2.0`` for Xero).
         webhook_key: the key webhooks are signed with (QBO verifier token, Xero webhook key).
+        scopes: which OAuth scope set to ask for, as the plugin names them (Xero: ``granular`` or
+            ``broad``); empty for the plugin's default.
     """
 
     client_id: str
@@ -170,6 +172,7 @@ class PlatformConfig:
     identity_url: str = ""
     api_base: str = ""
     webhook_key: str = dataclass_field(default="", repr=False)
+    scopes: str = ""
 
 
 class TokenSource(Protocol):
@@ -193,11 +196,17 @@ class OrgAccess:
         external_id: realm or tenant id.
         tokens: the grant's tokens.
         base_currency: the organisation's home currency (amounts without a currency are in it).
+        stored_pay_urls: the pay-now URLs the store already holds, for the given invoice ids (id →
+            URL); a platform whose pay link costs a call asks here first, so each link is fetched
+            once. None where there is no store behind (tests, the connect step).
     """
 
     external_id: str
     tokens: TokenSource
     base_currency: str = "EUR"
+    stored_pay_urls: Callable[[Sequence[str]], Mapping[str, str]] | None = dataclass_field(
+        default=None, compare=False, repr=False
+    )
 
 
 @runtime_checkable

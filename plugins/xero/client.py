@@ -53,10 +53,23 @@ IDS_PER_CALL = 50  # IDs= is capped by the URL length near 52 GUIDs (notes §1.4
 HISTORY_LIMIT = 250  # HistoryRecords[].Details (notes §5)
 IDEMPOTENCY_KEY_LIMIT = 128  # Idempotency-Key header (notes §3 "Idempotency")
 REFRESH_TTL = timedelta(days=60)  # "Unused refresh tokens expire after 60 days" (notes §2)
-SCOPES = ("offline_access", "accounting.transactions", "accounting.contacts.read", "accounting.settings.read")
-"""The legacy broad scopes (notes §2 "Suggested dunning set", for apps created before 2026-03-02;
-new apps must ask for the granular ``accounting.invoices accounting.payments.read`` instead, §0.9).
-``accounting.transactions`` is the write scope History notes need (notes §5)."""
+GRANULAR_SCOPES = (
+    "offline_access",
+    "accounting.invoices",
+    "accounting.payments.read",
+    "accounting.contacts.read",
+    "accounting.settings.read",
+)
+"""The granular scopes, mandatory for Xero apps created on or after 2026-03-02 (notes §0.9; old apps
+must move by September 2027): notes §2 "Suggested dunning set". ``accounting.invoices`` (not
+``.read``) is the write scope History notes need and covers credit notes; ``accounting.payments.read``
+is taken to cover overpayments and prepayments too (notes §8: unverified)."""
+BROAD_SCOPES = ("offline_access", "accounting.transactions", "accounting.contacts.read", "accounting.settings.read")
+"""The legacy broad scopes, for apps created before 2026-03-02 (notes §2). ``accounting.transactions``
+covers invoices, credit notes, payments, overpayments and prepayments, and History notes (§5)."""
+SCOPE_SETS = {"granular": GRANULAR_SCOPES, "broad": BROAD_SCOPES}
+"""``ARCADENCE_XERO_SCOPES`` → the scopes asked for; the default is ``granular`` (any app created now)."""
+DEFAULT_SCOPE_SET = "granular"
 SIGN_IN_SCOPES = ("openid", "profile", "email")
 PRODUCTION_ENDPOINTS = {
     # Xero's discovery document names these (notes §1.8, §2); used if it cannot be read.

@@ -12,7 +12,9 @@ bump ``UpdatedDateUTC`` (notes §0.7): the nightly reconcile re-reads open invoi
 
 Invoices carry what Xero's invoice itself does not say: ``terms`` from the contact's sales
 payment terms (paged invoices embed the full contact) and the OnlineInvoice ``pay_url`` of open
-invoices, fetched once per invoice and cached (the URL is stable, notes §5).
+invoices. The URL is stable (notes §5), so it costs one call per invoice, ever: a URL the store
+already holds (``OrgAccess.stored_pay_urls``) or this process has seen is reused, and only an open
+invoice without one (new, or approved since it was a draft) is asked for.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from connector.clock import Clock
-from connector.errors import AuthRevoked, PlatformError
+from connector.errors import AuthRevoked, ConfigError, PlatformError
 from connector.platform import (
     BadRecord,
     ChangePage,
@@ -45,9 +47,10 @@ from connector.transport import Transport
 from core.model import Invoice, InvoiceStatus
 from plugins.xero import webhooks
 from plugins.xero.client import (
+    DEFAULT_SCOPE_SET,
     HISTORY_LIMIT,
     OPTIONS,
-    SCOPES,
+    SCOPE_SETS,
     SIGN_IN_SCOPES,
     ApiClient,
     ConnectionsClient,
@@ -133,6 +136,8 @@ class XeroPlatform:
         Entity.PREPAYMENT,
     )
     implemented: ClassVar[bool] = True
+    scope_sets: ClassVar[tuple[str, ...]] = tuple(SCOPE_SETS)
+    """What ``ARCADENCE_XERO_SCOPES`` may say (notes §0.9): granular (the default) or broad."""
     sandbox: ClassVar[str] = "plugins.xero.sandbox:XeroSandbox"
     """The offline emulator of this platform (``arcadence sandbox xero``, ``make run``)."""
     defaults: ClassVar[Mapping[str, str]] = {
@@ -143,6 +148,8 @@ class XeroPlatform:
 
     def __init__(self, config: PlatformConfig, *, clock: Clock, limiter: RateLimiter) -> None:
         self.config = config
+        self.scopes = _scope_set(config.scopes)
+        """What the consent asks for: ``ARCADENCE_XERO_SCOPES`` = granular (default) or broad (§0.9)."""
         self._clock = clock
         self._limiter = limiter
         self._http = requests.Session()
@@ -156,7 +163,8 @@ class XeroPlatform:
         self.calls = 0
         """API calls made through this platform (benchmarks report them)."""
         self._pay_urls: dict[tuple[str, str], str] = {}
-        """OnlineInvoice URLs per (tenant, invoice): stable, so fetched once (notes §5)."""
+        """OnlineInvoice URLs per (tenant, invoice) seen by this process: stable, so fetched once
+        (notes §5); the store keeps them across processes (``OrgAccess.stored_pay_urls``)."""
         self._pay_lock = threading.Lock()
 
     def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
@@ -177,7 +185,7 @@ class XeroPlatform:
     def authorize_url(self, *, redirect_uri: str, state: str, code_verifier: str | None, sign_in: bool) -> str:
         """Xero's consent page (PKCE S256 from ``code_verifier``; ``sign_in`` adds OpenID Connect)."""
         _same_redirect(redirect_uri, self.config.redirect_uri)
-        scopes = SCOPES + (SIGN_IN_SCOPES if sign_in else ())
+        scopes = self.scopes + (SIGN_IN_SCOPES if sign_in else ())
         return self.oauth.authorize_url(
             redirect_uri=redirect_uri, state=state, code_verifier=code_verifier, scopes=scopes
         )
@@ -278,7 +286,7 @@ class XeroPlatform:
             for page in api.pages(endpoint, modified_since=modified_since, params=LIST_FILTERS.get(entity)):
                 if next_cursor is None:
                     next_cursor = self._server_time(page.server_time)
-                records, bad = self._map(api, entity, page.rows, org.base_currency, pay_links=True)
+                records, bad = self._map(api, entity, page.rows, org, pay_links=True)
                 yield ChangePage(entity, records, bad, next_cursor if page.last else None)
 
     def _server_time(self, value: str | None) -> datetime:
@@ -290,44 +298,69 @@ class XeroPlatform:
         return self._clock.now()
 
     def _map(
-        self, api: ApiClient, entity: Entity, rows: Sequence[Any], home: str, *, pay_links: bool
+        self, api: ApiClient, entity: Entity, rows: Sequence[Any], org: OrgAccess, *, pay_links: bool
     ) -> tuple[tuple[Fetched, ...], tuple[BadRecord, ...]]:
         records: list[Fetched] = []
         bad: list[BadRecord] = []
         for row in rows:
-            mapped = map_record(entity, row, home_currency=home)
+            mapped = map_record(entity, row, home_currency=org.base_currency)
             if isinstance(mapped, BadRecord):
                 bad.append(mapped)
                 continue
             if isinstance(mapped.record, Invoice):
-                mapped = self._with_extras(api, mapped, row, pay_links=pay_links)
+                terms = mapped.record.terms or _terms(row)
+                if terms != mapped.record.terms:
+                    mapped = replace(mapped, record=replace(mapped.record, terms=terms))
             records.append(mapped)
+        if pay_links:
+            records = self._with_pay_links(api, org, records)
         return tuple(records), tuple(bad)
 
-    def _with_extras(self, api: ApiClient, fetched: Fetched, raw: Any, *, pay_links: bool) -> Fetched:
-        record = fetched.record
-        assert isinstance(record, Invoice)
-        terms = record.terms or _terms(raw)
-        pay_url = record.pay_url
-        if pay_url is None and record.status is InvoiceStatus.OPEN:
-            key = (api.tenant_id, fetched.external_id)
-            with self._pay_lock:
-                pay_url = self._pay_urls.get(key)
-            if pay_url is None and pay_links:
-                pay_url = api.online_invoice_url(fetched.external_id)
-                if pay_url:
-                    with self._pay_lock:
-                        self._pay_urls[key] = pay_url
-        if terms == record.terms and pay_url == record.pay_url:
-            return fetched
-        return replace(fetched, record=replace(record, terms=terms, pay_url=pay_url))
+    def _with_pay_links(self, api: ApiClient, org: OrgAccess, records: list[Fetched]) -> list[Fetched]:
+        """Open invoices with their OnlineInvoice URL: the one already known (this process's cache,
+        else the store), else one call; an invoice approved since it was a draft gets its link now."""
+        wanted = [
+            f.external_id
+            for f in records
+            if isinstance(f.record, Invoice) and f.record.status is InvoiceStatus.OPEN and f.record.pay_url is None
+        ]
+        urls = self._known_pay_urls(org, wanted)
+        for invoice_id in wanted:
+            if invoice_id not in urls:
+                url = api.online_invoice_url(invoice_id)
+                if url:
+                    urls[invoice_id] = self._remember(org, invoice_id, url)
+        return [
+            replace(f, record=replace(f.record, pay_url=urls[f.external_id]))
+            if isinstance(f.record, Invoice) and f.external_id in urls
+            else f
+            for f in records
+        ]
+
+    def _known_pay_urls(self, org: OrgAccess, invoice_ids: Sequence[str]) -> dict[str, str]:
+        """The URLs of ``invoice_ids`` known without a call: cached here (a page that failed half-way
+        is not stored, its links are), else stored by an earlier sync (one store query)."""
+        with self._pay_lock:
+            known = {
+                i: self._pay_urls[(org.external_id, i)] for i in invoice_ids if (org.external_id, i) in self._pay_urls
+            }
+        missing = [i for i in invoice_ids if i not in known]
+        if missing and org.stored_pay_urls is not None:
+            for invoice_id, url in org.stored_pay_urls(missing).items():
+                known[invoice_id] = self._remember(org, invoice_id, url)
+        return known
+
+    def _remember(self, org: OrgAccess, invoice_id: str, url: str) -> str:
+        with self._pay_lock:
+            self._pay_urls[(org.external_id, invoice_id)] = url
+        return url
 
     def fetch_invoices(self, org: OrgAccess, external_ids: Sequence[str]) -> Sequence[Fetched]:
         """Current state by ``Invoices?IDs=`` (50 a call, notes §1.4); an id Xero no longer has is deleted."""
         api = self._api(org)
         ids = list(dict.fromkeys(external_ids))
         found: dict[str, Fetched] = {}
-        records, _ = self._map(api, Entity.INVOICE, api.invoices_by_ids(ids), org.base_currency, pay_links=False)
+        records, _ = self._map(api, Entity.INVOICE, api.invoices_by_ids(ids), org, pay_links=False)
         for fetched in records:
             found[fetched.external_id.lower()] = fetched
         key = ENTITY_KEYS[Entity.INVOICE]
@@ -337,16 +370,13 @@ class XeroPlatform:
         ]
 
     def pay_now_url(self, org: OrgAccess, invoice_external_id: str) -> str | None:
-        """The invoice's OnlineInvoice URL (cached: stable per invoice); None for drafts (notes §5)."""
-        key = (org.external_id, invoice_external_id)
-        with self._pay_lock:
-            if key in self._pay_urls:
-                return self._pay_urls[key]
+        """The invoice's OnlineInvoice URL (known ones without a call: stable per invoice); None for
+        drafts (notes §5)."""
+        known = self._known_pay_urls(org, [invoice_external_id])
+        if invoice_external_id in known:
+            return known[invoice_external_id]
         url = self._api(org).online_invoice_url(invoice_external_id)
-        if url:
-            with self._pay_lock:
-                self._pay_urls[key] = url
-        return url
+        return self._remember(org, invoice_external_id, url) if url else None
 
     def write_note(self, org: OrgAccess, invoice_external_id: str, text: str, *, idempotency_key: str) -> None:
         """A History note on the invoice (≤ 250 characters, append-only, notes §5)."""
@@ -364,6 +394,14 @@ class XeroPlatform:
     def parse_webhook(self, body: bytes) -> Sequence[WebhookNotice]:
         """The events of a verified delivery; an intent-to-receive body has none (notes §4)."""
         return webhooks.parse_notifications(body)
+
+
+def _scope_set(name: str) -> tuple[str, ...]:
+    """The scopes of the set ``ARCADENCE_XERO_SCOPES`` names ("" → the default, granular)."""
+    key = name.strip().lower() or DEFAULT_SCOPE_SET
+    if key not in SCOPE_SETS:
+        raise ConfigError(f"ARCADENCE_XERO_SCOPES: must be {' or '.join(SCOPE_SETS)}, not {name!r}")
+    return SCOPE_SETS[key]
 
 
 def _same_redirect(given: str, configured: str) -> None:

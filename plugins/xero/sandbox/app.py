@@ -120,6 +120,7 @@ class XeroSandbox(OAuthRoutes, ApiRoutes, ControlMethods, ServedInThread):
         self.gate = ConcurrencyGate(concurrent)
         self._limit_lock = threading.Lock()
         self.faults = FaultInjector()
+        self.lost = FaultInjector()  # answers replaced *after* the request was carried out
         self.idempotency: IdempotencyCache[tuple[int, bytes]] = IdempotencyCache()
         self.webhooks = WebhookEmitter(webhook_key, self.clock)
         self.control = ControlAPI(enabled=control)
@@ -149,6 +150,7 @@ class XeroSandbox(OAuthRoutes, ApiRoutes, ControlMethods, ServedInThread):
         self.organisations, self.seed_name = organisations, seed
         self.idempotency.clear()
         self.faults.clear()
+        self.lost.clear()
         self.reset_call_counts()
         self.webhooks.clear()
         return {tid: {e: len(org.records[e]) for e in ENTITIES} for tid, org in organisations.items()}
@@ -210,8 +212,16 @@ class XeroSandbox(OAuthRoutes, ApiRoutes, ControlMethods, ServedInThread):
             response = Response(fault.body, status=fault.status, content_type=fault.content_type)
             response.headers.update(fault.headers)
             return response
-        handler: Callable[..., Response] = getattr(self, str(endpoint))
-        if not str(endpoint).startswith("api_"):
+        response = self._handle(request, str(endpoint), args)
+        lost = self.lost.take(request.method, request.path)
+        if lost is not None:  # the work is done, but the client never hears of it
+            self.call_details_counter.count("lost")
+            return Response(lost.body, status=lost.status, content_type=lost.content_type)
+        return response
+
+    def _handle(self, request: Request, endpoint: str, args: dict[str, Any]) -> Response:
+        handler: Callable[..., Response] = getattr(self, endpoint)
+        if not endpoint.startswith("api_"):
             return handler(request, **args)
         refusal, org = self._guard(request)
         if refusal is not None or org is None:

@@ -51,6 +51,7 @@ class ControlMethods:
     app_budget: WindowBudget
     gate: ConcurrencyGate
     faults: FaultInjector
+    lost: FaultInjector
     control: ControlAPI
     calls: CallCounter
     call_details_counter: CallCounter
@@ -65,8 +66,8 @@ class ControlMethods:
         "create_credit_note", "apply_credit_note", "create_overpayment", "create_prepayment", "allocate_credit",
         "set_contact_email", "set_contact_persons", "add_malformed_invoice", "set_invoice_reminders", "record",
         "records", "advance_clock", "now", "expire_access_tokens", "set_rate_limit", "set_rate_limits",
-        "rate_limit_status", "inject_fault", "call_counts", "call_details", "reset_call_counts", "reset",
-        "configure_webhooks", "pending_webhooks", "flush_webhooks", "intent_to_receive", "fail_next_authorize",
+        "rate_limit_status", "inject_fault", "lose_next_response", "call_counts", "call_details", "reset_call_counts",
+        "reset", "configure_webhooks", "pending_webhooks", "flush_webhooks", "intent_to_receive", "fail_next_authorize",
         "set_auto_consent", "set_consent_tenants", "list_connection_records",
     )  # fmt: skip
 
@@ -315,6 +316,15 @@ class ControlMethods:
             )
         self.faults.add(InjectedFault(path, status, raw, kind, int(times), method, headers))
         return {"path": path, "status": status, "times": int(times)}
+
+    def lose_next_response(self, path: str, times: int = 1, method: str | None = None) -> dict[str, Any]:
+        """Carry out the next ``times`` calls to ``path`` but answer 504, as a gateway that timed out
+        would: e.g. a refresh that rotated the token while the client never saw the new one (the
+        case Xero's 30-minute grace for the old refresh token exists for, notes §0.4)."""
+        raw = wire.dumps({**wire.problem(504, "Gateway Timeout", "The upstream did not answer in time"),
+                          "Extensions": {}})  # fmt: skip
+        self.lost.add(InjectedFault(path, 504, raw, "application/json", int(times), method))
+        return {"path": path, "status": 504, "times": int(times)}
 
     def call_counts(self) -> dict[str, int]:
         """HTTP calls per endpoint (``api_list``, ``api_get``, ``token`` …); the values add up to all calls."""

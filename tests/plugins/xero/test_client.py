@@ -93,7 +93,7 @@ def test_the_platform_is_a_platform_with_production_defaults(platform: XeroPlatf
 def test_authorize_url_asks_for_offline_access_and_openid_only_for_sign_in(platform: XeroPlatform) -> None:
     url = platform.authorize_url(redirect_uri=REDIRECT, state="s", code_verifier="v" * 43, sign_in=False)
     scopes = parse_qs(urlsplit(url).query)["scope"][0].split()
-    assert "offline_access" in scopes and "accounting.transactions" in scopes and "openid" not in scopes
+    assert "offline_access" in scopes and "accounting.invoices" in scopes and "openid" not in scopes
     url = platform.authorize_url(redirect_uri=REDIRECT, state="s", code_verifier="v" * 43, sign_in=True)
     assert {"openid", "email", "profile"} <= set(parse_qs(urlsplit(url).query)["scope"][0].split())
 
