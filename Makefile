@@ -6,8 +6,10 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run test bench lint typecheck pytest setup postgres system-packages clean
 
-# Debian libraries WeasyPrint (PDF letters) loads at run time; installed only when one is missing.
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core
+# Debian libraries WeasyPrint (PDF letters) loads at run time, and the Chromium the browser tests
+# drive through Playwright (never `playwright install`: its download is refused here); installed
+# only when one is missing.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core chromium
 
 run: setup
 	$(BIN)/arcadence db upgrade

@@ -7,6 +7,13 @@ passed unsent) | ``in_doubt`` (found in ``sending`` after a crash: it may or may
 never re-sent automatically, a person confirms). A temporary failure (platform outage during the
 re-check, SMTP 4xx) puts the row back to ``pending`` with a backoff in ``not_before``.
 
+Several dispatchers may run at once, in several processes (``arcadence worker`` ×N on PostgreSQL):
+rows are claimed with ``FOR UPDATE SKIP LOCKED``; a claim is a lease (:data:`LEASE`); every later
+step of a row is conditional on it still being this dispatcher's claim, so a dispatcher that
+stalled past its lease (a lost database connection) never sends or overwrites a row another one
+has taken over; and the re-check, which writes the organisation's invoices, holds the
+organisation's lock (``connector.locks``) so it never runs beside a sync of the same organisation.
+
 Right before composing, every invoice of the touch is re-read from the platform (one batched
 call): anything paid, credited, voided, deleted or newly paused is dropped, amounts are the fresh
 balances, and a touch left with nothing (or below the policy's threshold) is cancelled with its
@@ -25,14 +32,15 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from connector.clock import local_today
 from connector.db import Contact, Customer, Invoice, Organisation, OutboxMessage, OutboxStatus, Pause
 from connector.db.activity import ActivityLog
-from connector.errors import PlatformError, PluginError
+from connector.errors import PlatformError, PluginError, TemporaryFailure
 from connector.ledger import load_policy
+from connector.locks import organisation_lock
 from connector.platform import Entity, Fetched
 from connector.runtime import Runtime
 from connector.sync.upsert import PageWriter
@@ -47,6 +55,11 @@ STALE_AFTER = timedelta(days=2)
 """A touch still pending this long after its day is not sent: the next run plans afresh."""
 MAX_ATTEMPTS = 5
 BACKOFF = (timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6))
+LOCK_WAIT = 30.0
+"""Seconds the re-check waits for an organisation another worker is syncing."""
+_MINE = {OutboxStatus.CLAIMED.value, OutboxStatus.SENDING.value, OutboxStatus.IN_DOUBT.value}
+"""States in which an outcome may still be recorded by the row's claimant (in doubt: recovered
+meanwhile, but the send did finish and its outcome is the truth)."""
 NOTE_LIMIT = 250  # Xero History; QBO notes take more, one short line suits both
 
 
@@ -124,6 +137,8 @@ class Report:
     failed: int = 0
     stale: int = 0
     in_doubt: int = 0
+    lost: int = 0
+    """Rows whose claim expired while this dispatcher was on them: another one has them now."""
 
 
 class Dispatcher:
@@ -171,25 +186,36 @@ class Dispatcher:
         with rt.sessions() as session:
             org = session.get_one(Organisation, org_id)
         ids = sorted({i for row in rows for i in row.invoice_ids.split(",")})
-        fetched = rt.platform(org.platform).fetch_invoices(rt.access(org), ids)
-        with rt.sessions.begin() as session:
-            PageWriter(session, org.id, rt.clock.now()).write(Entity.INVOICE, fetched)
+        # The re-check writes the organisation's invoices, as a sync does: not both at once.
+        with organisation_lock(rt.engine, org_id, wait=LOCK_WAIT, sleep=rt.sleep) as held:
+            if not held:
+                raise TemporaryFailure(f"organisation {org_id} is busy (another worker is syncing it)")
+            fetched = rt.platform(org.platform).fetch_invoices(rt.access(org), ids)
+            with rt.sessions.begin() as session:
+                PageWriter(session, org.id, rt.clock.now()).write(Entity.INVOICE, fetched)
         return {item.external_id: item for item in fetched}
 
     # -- claims ----------------------------------------------------------------------------------
 
     def recover(self) -> int:
         """Rows left ``sending`` by a dead dispatcher become ``in_doubt`` (never re-sent); rows left
-        ``claimed`` go back to ``pending`` (nothing was sent). Returns how many are in doubt now."""
+        ``claimed`` go back to ``pending`` (nothing was sent). Returns how many this call moved to
+        ``in_doubt``."""
         now = self.runtime.clock.now()
+        moved_count = 0
+        expired = (OutboxMessage.status == OutboxStatus.SENDING.value, OutboxMessage.claimed_at < now - LEASE)
         with self.runtime.sessions.begin() as session:
-            doubtful = session.scalars(
-                select(OutboxMessage).where(
-                    OutboxMessage.status == OutboxStatus.SENDING.value, OutboxMessage.claimed_at < now - LEASE
-                )
-            ).all()
+            doubtful = session.scalars(select(OutboxMessage).where(*expired)).all()
             for row in doubtful:
-                row.status = OutboxStatus.IN_DOUBT.value
+                # Conditional, so of several dispatchers recovering at once exactly one records it.
+                moved = session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row.id, *expired)
+                    .values(status=OutboxStatus.IN_DOUBT.value)
+                )
+                if moved.rowcount != 1:  # type: ignore[attr-defined]
+                    continue
+                moved_count += 1
                 ActivityLog(session, row.organisation_id).append(
                     kind="reminder_in_doubt",
                     actor=self.worker,
@@ -204,7 +230,7 @@ class Dispatcher:
                 .where(OutboxMessage.status == OutboxStatus.CLAIMED.value, OutboxMessage.claimed_at < now - LEASE)
                 .values(status=OutboxStatus.PENDING.value, claimed_by=None)
             )
-        return len(doubtful)
+        return moved_count
 
     def claim(self, limit: int) -> list[int]:
         """Take up to ``limit`` due pending rows: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a
@@ -323,11 +349,14 @@ class Dispatcher:
     def _send(self, row: OutboxMessage, draft: Draft, composed: Any) -> str:
         rt = self.runtime
         with rt.sessions.begin() as session:  # committed before anything leaves: a crash now is "in doubt"
-            session.execute(
+            taken = session.execute(
                 update(OutboxMessage)
+                .where(*self._ours(OutboxStatus.CLAIMED))
                 .where(OutboxMessage.id == row.id)
                 .values(status=OutboxStatus.SENDING.value, message_id=draft.message_id, claimed_at=rt.clock.now())
             )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            return self._lost(row)
         _crash_point("sending")
         try:
             self.send(draft, composed)
@@ -396,7 +425,9 @@ class Dispatcher:
     ) -> str:
         now = self.runtime.clock.now()
         with self.runtime.sessions.begin() as session:
-            fresh = session.get_one(OutboxMessage, row.id)
+            fresh = session.get_one(OutboxMessage, row.id, with_for_update=True, populate_existing=True)
+            if fresh.claimed_by != self.worker or fresh.status not in _MINE:
+                return self._lost(row)
             fresh.status, fresh.last_error = status.value, None if status is OutboxStatus.SENT else why
             if status is OutboxStatus.SENT:
                 fresh.sent_at = now
@@ -411,11 +442,20 @@ class Dispatcher:
         log.info("outbox %s: %s (%s)", row.id, outcome, why if status is not OutboxStatus.SENT else "")
         return outcome
 
+    def _ours(self, *states: OutboxStatus) -> tuple[ColumnElement[bool], ...]:
+        """The row is still this dispatcher's: its claim did not expire and go to another one."""
+        return OutboxMessage.claimed_by == self.worker, OutboxMessage.status.in_([s.value for s in states])
+
+    def _lost(self, row: OutboxMessage) -> str:
+        log.warning("outbox %s: the claim of %s expired meanwhile; left to its new owner", row.id, self.worker)
+        return "lost"
+
     def _postpone(self, row: OutboxMessage, why: str) -> str:
         delay = BACKOFF[min(row.attempts, len(BACKOFF)) - 1] if row.attempts else BACKOFF[0]
         with self.runtime.sessions.begin() as session:
-            session.execute(
+            moved = session.execute(
                 update(OutboxMessage)
+                .where(*self._ours(OutboxStatus.CLAIMED, OutboxStatus.SENDING))
                 .where(OutboxMessage.id == row.id)
                 .values(
                     status=OutboxStatus.PENDING.value,
@@ -424,6 +464,8 @@ class Dispatcher:
                     claimed_by=None,
                 )
             )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            return self._lost(row)
         log.info("outbox %s postponed by %s: %s", row.id, delay, why)
         return "postponed"
 

@@ -5,12 +5,18 @@ sorted invoice ids, planned date): a second run the same day, a second process, 
 insert nothing new. Email touches wait (``pending``) for the dispatcher; heavy steps (call,
 letter, notify owner, agency, legal, write-off review) are handed to a person as a task, never
 sent by themselves. An email touch for a customer without an address creates a task to find one.
+
+Each customer is planned with its own policy (:mod:`connector.ledger`). A policy in **test mode**
+plans and shows but queues nothing: its touches are in the result's plan and counted in
+``in_test_mode``, and no outbox row, task or "find an address" task is made for them, so the
+dispatcher has nothing of theirs to send. Switching it on lets the next run queue them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -23,8 +29,8 @@ from connector.clock import Clock, local_today
 from connector.db import Customer, OutboxMessage, OutboxStatus, Task, TaskStatus
 from connector.db import Organisation as OrganisationRow
 from connector.db.activity import ActivityLog
-from connector.ledger import Snapshot, load_snapshot
-from core.engine import Plan, Touch, plan
+from connector.ledger import Snapshot, load_snapshot, merge, plan_groups
+from core.engine import Plan, Touch
 from core.policy import Action
 from core.reasons import SkipReason
 
@@ -41,6 +47,7 @@ class CollectResult:
         created: outbox rows inserted now.
         existing: touches already in the outbox (a repeated run).
         tasks: tasks created for people.
+        in_test_mode: touches planned under a policy in test mode, and so not queued.
     """
 
     today: date
@@ -48,6 +55,7 @@ class CollectResult:
     created: int
     existing: int
     tasks: int
+    in_test_mode: int = 0
 
 
 def dedupe_key(organisation_id: int, touch: Touch, planned: date) -> str:
@@ -60,17 +68,21 @@ def dedupe_key(organisation_id: int, touch: Touch, planned: date) -> str:
 def collect(
     sessions: sessionmaker[Session], organisation_id: int, clock: Clock, *, dry_run: bool = False
 ) -> CollectResult:
-    """Plan today's touches for one organisation and record the new ones (nothing when ``dry_run``)."""
+    """Plan today's touches for one organisation, each customer with its own policy, and record
+    the new ones of policies that are switched on (nothing at all when ``dry_run``)."""
     with sessions() as session:
         org = session.get_one(OrganisationRow, organisation_id)
         today = local_today(clock, org.timezone)
         snapshot = load_snapshot(session, org)
-    decided = plan(snapshot.ledger, snapshot.policy, snapshot.history, today, snapshot.organisation)
+    planned = plan_groups(snapshot, today)
+    decided = merge(p for _, p in planned)
+    testing = sum(len(p.touches) for g, p in planned if not g.sending)
     if dry_run:
-        return CollectResult(today, decided, 0, 0, 0)
+        return CollectResult(today, decided, 0, 0, 0, testing)
+    sending = merge(p for g, p in planned if g.sending)
     created = existing = tasks = 0
     now = clock.now()
-    for touch in decided.touches:
+    for touch in sending.touches:
         with sessions.begin() as session:
             inserted = _insert(session, organisation_id, snapshot, touch, today, now)
             if inserted is None:
@@ -81,16 +93,50 @@ def collect(
                 _hand_over(session, organisation_id, snapshot, touch, inserted, now)
                 tasks += 1
     with sessions.begin() as session:
-        tasks += _find_email_tasks(session, organisation_id, snapshot, decided, now)
+        tasks += _find_email_tasks(session, organisation_id, snapshot, sending, now)
     log.info(
-        "collection run of organisation %s on %s: %d new, %d already planned, %d task(s)",
+        "collection run of organisation %s on %s: %d new, %d already planned, %d task(s), %d in test mode (not queued)",
         organisation_id,
         today,
         created,
         existing,
         tasks,
+        testing,
     )
-    return CollectResult(today, decided, created, existing, tasks)
+    return CollectResult(today, decided, created, existing, tasks, testing)
+
+
+def cancel_pending(
+    session: Session, organisation_id: int, customer_ids: Collection[int], *, reason: str, actor: str, now: datetime
+) -> int:
+    """Cancel the reminders still waiting for the dispatcher (``pending``) of these customers, each
+    logged: a policy put back in test mode sends nothing more, not even what an earlier run queued.
+    Rows a dispatcher has already claimed are in flight and left to it. A cancelled touch is not
+    history, so the next run after switching on plans it again.
+
+    Returns:
+        How many were cancelled.
+    """
+    if not customer_ids:
+        return 0
+    rows = session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.organisation_id == organisation_id,
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.customer_id.in_(sorted(customer_ids)),
+        )
+    ).all()
+    for row in rows:
+        row.status, row.last_error = OutboxStatus.CANCELLED.value, reason
+        ActivityLog(session, organisation_id).append(
+            kind="reminder_cancelled",
+            actor=actor,
+            occurred_at=now,
+            customer_id=row.customer_id,
+            summary=f"cancelled before sending: {reason}",
+            data={"outbox_id": row.id, "invoices": row.payload.get("invoices", [])},
+        )
+    return len(rows)
 
 
 def _payload(touch: Touch) -> dict[str, Any]:

@@ -2,10 +2,12 @@
 
 :func:`receive` stores the events of one verified delivery (a redelivery stores nothing new: each
 event has a unique key) and returns at once. :func:`process_pending` claims pending events
-(a conditional UPDATE, so two workers never take the same row), fetches what changed by id
-(invoices: one batched re-read; anything else: one incremental sync of the organisation), and
-marks them done. Events carry no body on either platform, so processing is idempotent: fetching
-the current state twice stores the same thing.
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a conditional UPDATE on SQLite, so two workers never
+take the same row), fetches what changed by id (invoices: one batched re-read; anything else: one
+incremental sync of the organisation) under the organisation's lock (``connector.locks``), and
+marks them done. Claims are leases: a worker that dies gives its events back after :data:`LEASE`.
+Events carry no body on either platform, so processing is idempotent: fetching the current state
+twice stores the same thing.
 """
 
 from __future__ import annotations
@@ -14,15 +16,16 @@ import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.clock import Clock
 from connector.db import Organisation, WebhookEvent
 from connector.errors import PlatformError
+from connector.locks import organisation_lock
 from connector.platform import Entity, OrgAccess, Platform, WebhookNotice
 from connector.sync import sync_organisation
 from connector.sync.upsert import PageWriter
@@ -30,6 +33,8 @@ from connector.sync.upsert import PageWriter
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+LEASE = timedelta(minutes=10)
+"""An event still ``processing`` this long after its claim belongs to a worker that died."""
 
 
 def event_key(notice: WebhookNotice) -> str:
@@ -122,19 +127,41 @@ def _insert(
     return 1
 
 
-def claim(sessions: sessionmaker[Session], *, worker: str, limit: int = 200) -> list[int]:
-    """Take up to ``limit`` pending events for this worker (each claimed by exactly one worker)."""
+def claim(sessions: sessionmaker[Session], *, worker: str, now: datetime, limit: int = 200) -> list[int]:
+    """Take up to ``limit`` pending events for this worker (each claimed by exactly one worker).
+
+    A claim is a lease: while an event is ``processing``, ``processed_at`` is when it was claimed,
+    and an event still ``processing`` :data:`LEASE` later belongs to a worker that died; it goes
+    back to ``pending`` here (processing is idempotent: events carry no body, we fetch by id).
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` (workers take disjoint events without waiting);
+    SQLite: a conditional UPDATE whose rowcount must be 1.
+    """
+    with sessions.begin() as session:
+        session.execute(
+            update(WebhookEvent)
+            .where(
+                WebhookEvent.status == "processing",
+                or_(WebhookEvent.processed_at.is_(None), WebhookEvent.processed_at < now - LEASE),
+            )
+            .values(status="pending", processed_at=None)
+        )
+    taken = {"status": "processing", "last_error": worker, "processed_at": now, "attempts": WebhookEvent.attempts + 1}
+    pending = select(WebhookEvent.id).where(WebhookEvent.status == "pending").order_by(WebhookEvent.id).limit(limit)
+    with sessions.begin() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            ids = list(session.scalars(pending.with_for_update(skip_locked=True)))
+            if ids:
+                session.execute(update(WebhookEvent).where(WebhookEvent.id.in_(ids)).values(**taken))
+            return ids
     with sessions() as session:
-        candidates = session.scalars(
-            select(WebhookEvent.id).where(WebhookEvent.status == "pending").order_by(WebhookEvent.id).limit(limit)
-        ).all()
+        candidates = session.scalars(pending).all()
     claimed = []
     for event_id in candidates:
         with sessions.begin() as session:
             result = session.execute(
                 update(WebhookEvent)
                 .where(WebhookEvent.id == event_id, WebhookEvent.status == "pending")
-                .values(status="processing", last_error=worker, attempts=WebhookEvent.attempts + 1)
+                .values(**taken)
             )
             if result.rowcount == 1:  # type: ignore[attr-defined]
                 claimed.append(event_id)
@@ -149,8 +176,10 @@ def process_pending(
     clock: Clock,
     worker: str = "worker",
 ) -> int:
-    """Process the claimed events organisation by organisation; returns how many were done."""
-    ids = claim(sessions, worker=worker)
+    """Process the claimed events organisation by organisation, each under the organisation's lock
+    (an organisation another worker is busy with gets its events back, untouched, for a later
+    pass); returns how many were done."""
+    ids = claim(sessions, worker=worker, now=clock.now())
     if not ids:
         return 0
     with sessions() as session:
@@ -159,18 +188,33 @@ def process_pending(
         for event in events:
             by_org[event.organisation_id or 0].append(event)
         orgs = {o.id: o for o in session.scalars(select(Organisation).where(Organisation.id.in_(list(by_org))))}
+        engine = session.get_bind()
     done = 0
     for org_id, org_events in by_org.items():
         org = orgs[org_id]
-        try:
-            _apply(sessions, platform_of(org.platform), access_of(org), org, org_events, clock)
-        except PlatformError as exc:
-            _finish(sessions, org_events, status=None, error=str(exc), now=clock.now())
-            log.warning("webhook events of organisation %s failed: %s", org_id, exc)
-            continue
-        _finish(sessions, org_events, status="done", error=None, now=clock.now())
+        with organisation_lock(engine, org_id) as held:  # type: ignore[arg-type]
+            if not held:
+                _release(sessions, org_events)
+                continue
+            try:
+                _apply(sessions, platform_of(org.platform), access_of(org), org, org_events, clock)
+            except PlatformError as exc:
+                _finish(sessions, org_events, status=None, error=str(exc), now=clock.now())
+                log.warning("webhook events of organisation %s failed: %s", org_id, exc)
+                continue
+            _finish(sessions, org_events, status="done", error=None, now=clock.now())
         done += len(org_events)
     return done
+
+
+def _release(sessions: sessionmaker[Session], events: Sequence[WebhookEvent]) -> None:
+    """Give claimed events back as they were (the attempt does not count)."""
+    with sessions.begin() as session:
+        session.execute(
+            update(WebhookEvent)
+            .where(WebhookEvent.id.in_([e.id for e in events]), WebhookEvent.status == "processing")
+            .values(status="pending", processed_at=None, attempts=WebhookEvent.attempts - 1)
+        )
 
 
 def _apply(
@@ -208,4 +252,4 @@ def _finish(
                 row.status, row.processed_at, row.last_error = "done", now, None
             else:
                 row.status = "failed" if row.attempts >= MAX_ATTEMPTS else "pending"
-                row.last_error = error
+                row.last_error, row.processed_at = error, None

@@ -25,7 +25,12 @@ def disconnect_org(org_id: int) -> Response:
     rt = runtime()
     with rt.sessions.begin() as db:
         org = db.get_one(Organisation, org_id)
-        disconnect(db, rt.cipher, rt.platform(org.platform), org, actor=str(current_user.id), now=rt.clock.now())
+        platform = rt.platform(org.platform) if org.platform in rt.configs else None
+        disconnect(db, rt.cipher, platform, org, actor=str(current_user.id), now=rt.clock.now())
         name = org.name
-    flash(f"{name} is disconnected; its tokens were revoked and deleted.", "info")
+    if platform is None:
+        flash(f"{name} is disconnected; its tokens were deleted (the platform is not configured here, "
+              "so remove the app in its own settings too).", "warning")  # fmt: skip
+    else:
+        flash(f"{name} is disconnected; its tokens were revoked and deleted.", "info")
     return redirect(url_for("home.index"))

@@ -1,0 +1,47 @@
+"""The UI language: German or English, the user's choice (``users.locale``), else the browser's.
+
+Strings in views and templates go through Flask-Babel's ``_()``; the German catalog lives in
+``web/translations/`` (``messages.po``, compiled to ``messages.mo`` by ``make``). A string the
+catalog does not have is shown in English. Visitors who are not signed in may choose too: their
+choice is kept in the session (``POST /language``, ``web.accounts.language``).
+"""
+
+from __future__ import annotations
+
+import flask_babel
+from flask import Flask, request, session
+from flask_babel import Babel
+from flask_login import current_user
+
+LANGUAGES = ("en", "de")
+#: The session key of a visitor's choice (signed-in users keep theirs in ``users.locale``).
+SESSION_KEY = "locale"
+
+babel = Babel()
+
+
+def select_locale() -> str:
+    """The signed-in user's chosen language, else the visitor's, else the best match for the
+    browser, else English."""
+    chosen = getattr(current_user, "locale", None) if current_user and current_user.is_authenticated else None
+    if chosen in LANGUAGES:
+        return str(chosen)
+    if session.get(SESSION_KEY) in LANGUAGES:
+        return str(session[SESSION_KEY])
+    return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def init_app(app: Flask) -> None:
+    """Bind Flask-Babel to ``app``."""
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    babel.init_app(app, locale_selector=select_locale)
+    # The names the templates use (the conventions'), besides Flask-Babel's own ``dateformat`` etc.
+    app.jinja_env.filters.update(
+        format_date=flask_babel.format_date,
+        format_datetime=flask_babel.format_datetime,
+        format_time=flask_babel.format_time,
+        format_currency=flask_babel.format_currency,
+        format_decimal=flask_babel.format_decimal,
+        format_number=flask_babel.format_number,
+        format_percent=flask_babel.format_percent,
+    )
