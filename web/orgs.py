@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -29,8 +30,8 @@ def disconnect_org(org_id: int) -> Response:
         disconnect(db, rt.cipher, platform, org, actor=str(current_user.id), now=rt.clock.now())
         name = org.name
     if platform is None:
-        flash(f"{name} is disconnected; its tokens were deleted (the platform is not configured here, "
-              "so remove the app in its own settings too).", "warning")  # fmt: skip
+        flash(_("%(name)s is disconnected; its tokens were deleted (the platform is not configured here, "
+                "so remove the app in its own settings too).", name=name), "warning")  # fmt: skip
     else:
-        flash(f"{name} is disconnected; its tokens were revoked and deleted.", "info")
+        flash(_("%(name)s is disconnected; its tokens were revoked and deleted.", name=name), "info")
     return redirect(url_for("home.index"))
