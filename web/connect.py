@@ -12,6 +12,7 @@ import logging
 import secrets
 
 from flask import Blueprint, abort, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
@@ -47,7 +48,13 @@ def start(name: str) -> Response:
         url = platform.authorize_url(redirect_uri=redirect_uri, state=state, code_verifier=verifier, sign_in=sign_in)
     except PlatformError as exc:
         log.warning("%s authorize URL failed: %s", name, exc)
-        flash(f"{platform.display_name} cannot be reached right now. Please try again in a few minutes.", "error")
+        flash(
+            _(
+                "%(platform)s cannot be reached right now. Please try again in a few minutes.",
+                platform=platform.display_name,
+            ),
+            "error",
+        )
         return redirect(url_for("home.index"))
     return redirect(url)
 
@@ -63,10 +70,13 @@ def callback(name: str) -> Response:
     if "error" in request.args:
         reason = request.args.get("error", "")
         log.info("%s consent ended with error %r", name, reason)
-        message = (
-            "You declined the connection." if reason == "access_denied" else f"{platform.display_name} said: {reason}."
-        )
-        flash(f"{platform.display_name} was not connected. {message}", "error")
+        if reason == "access_denied":
+            message = _("%(platform)s was not connected. You declined the connection.", platform=platform.display_name)
+        else:
+            message = _(
+                "%(platform)s was not connected. It said: %(reason)s.", platform=platform.display_name, reason=reason
+            )
+        flash(message, "error")
         return redirect(url_for("home.index"))
     code = request.args.get("code", "")
     if not code:
@@ -93,11 +103,13 @@ def callback(name: str) -> Response:
     except PlatformError as exc:
         log.warning("%s connect failed: %s", name, exc)
         flash(
-            f"{platform.display_name} could not be connected: the platform did not answer as expected. "
-            "Please try again.",
+            _(
+                "%(platform)s could not be connected: the platform did not answer as expected. Please try again.",
+                platform=platform.display_name,
+            ),
             "error",
         )
         return redirect(url_for("home.index"))
     login_user(signed_in)
-    flash(f"Connected {names}. The first sync starts now.", "info")
+    flash(_("Connected %(names)s. The first sync starts now.", names=names), "info")
     return redirect(url_for("home.index"))
