@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, render_template
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -45,6 +46,6 @@ def index() -> str:
         platforms=rt.registry.status(),
         configured=set(rt.configs),
         organisations=rows,
-        database="SQLite (embedded)" if rt.settings.is_sqlite else "PostgreSQL",
+        database=_("SQLite (embedded)") if rt.settings.is_sqlite else "PostgreSQL",
         form=ButtonForm(),
     )
