@@ -18,6 +18,7 @@ from typing import Any
 
 import jinja2
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from jinja2 import nodes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -199,7 +200,7 @@ def variables(ctx: MessageContext, language: str) -> list[tuple[str, Any]]:
         if isinstance(value, dict):
             rows += ((f"{name}.{sub}", v) for sub, v in value.items())
         elif name == "invoices" and isinstance(value, list):
-            rows.append(("invoices", f"{len(value)} item(s)"))
+            rows.append(("invoices", ngettext("%(num)d item", "%(num)d items", len(value))))
             if value:
                 rows += ((f"invoices[].{sub}", v) for sub, v in value[0].items())
         else:
