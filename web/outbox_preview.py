@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -92,7 +93,7 @@ def render(
     invoices = _invoices(session, row, customer.external_id, balances)
     empty = Preview(None, None, None, (), recipients, day, record is not None, _subject(record), None)
     if not invoices:
-        return _with_problem(empty, "none of its invoices is open in the stored ledger: nothing to chase")
+        return _with_problem(empty, _("none of its invoices is open in the stored ledger: nothing to chase"))
     draft = Draft(
         outbox_id=row.id,
         message_id=row.message_id or message_id(row),
