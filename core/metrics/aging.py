@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -76,3 +77,63 @@ def aging(ledger: Ledger, today: date) -> tuple[AgingBuckets, ...]:
             )
         )
     return tuple(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerAging:
+    """The aging of one customer's open invoices in one currency (a line of the aging report).
+
+    Attributes:
+        customer_id: the customer.
+        buckets: that customer's buckets in one currency.
+    """
+
+    customer_id: str
+    buckets: AgingBuckets
+
+
+def overdue(row: AgingBuckets) -> Money:
+    """The overdue part of ``row``: every bucket but ``current``."""
+    return money(row.total.amount - row.current.amount, row.currency)
+
+
+def aging_by_customer(ledger: Ledger, today: date) -> tuple[CustomerAging, ...]:
+    """The aging report: :func:`aging` per customer and currency.
+
+    Args:
+        ledger: the organisation's ledger.
+        today: the day the aging is taken.
+
+    Returns:
+        One :class:`CustomerAging` per customer and currency with open invoices, sorted by customer id,
+        then currency.
+    """
+    customers = sorted({inv.customer_id for inv in ledger.invoices if is_open(inv)})
+    return tuple(
+        CustomerAging(customer_id, row)
+        for customer_id in customers
+        for row in aging(Ledger(invoices=tuple(i for i in ledger.invoices if i.customer_id == customer_id)), today)
+    )
+
+
+def combine_aging(rows: Iterable[AgingBuckets]) -> tuple[AgingBuckets, ...]:
+    """Add up aging rows bucket by bucket, per currency (e.g. the organisations of a firm).
+
+    Amounts of different currencies are never added together.
+
+    Args:
+        rows: aging rows, any currencies, any order.
+
+    Returns:
+        One row per currency met, sorted by currency code.
+    """
+    names = ("current", "days_1_30", "days_31_60", "days_61_90", "days_over_90", "total")
+    sums: dict[str, list[Decimal]] = {}
+    for row in rows:
+        into = sums.setdefault(row.currency, [Decimal(0)] * len(names))
+        for i, name in enumerate(names):
+            into[i] += getattr(row, name).amount
+    return tuple(
+        AgingBuckets(currency, *(money(value, currency) for value in values))
+        for currency, values in sorted(sums.items())
+    )
