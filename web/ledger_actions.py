@@ -56,11 +56,12 @@ def _log(
     customer_id: int | None = None,
     invoice_id: int | None = None,
     data: dict[str, Any] | None = None,
+    actor: str | None = None,
 ) -> None:
-    """Append to the activity log with the signed-in user as actor."""
+    """Append to the activity log with ``actor`` (default: the signed-in user) as actor."""
     ActivityLog(session, org.id).append(
         kind=kind,
-        actor=str(current_user.id),
+        actor=actor or str(current_user.id),
         occurred_at=runtime().clock.now(),
         summary=summary,
         customer_id=customer_id,
@@ -77,9 +78,13 @@ def add_pause(
     kind: str,
     until: date | None,
     reason: str,
+    *,
+    actor: str | None = None,
 ) -> Pause:
-    """Store a pause set by the signed-in user and log it (one transaction)."""
+    """Store a pause set by ``actor`` (default: the signed-in user; ``payer`` from the payer's
+    page) and log it (one transaction)."""
     now, today = _now_and_today(org)
+    actor = actor or str(current_user.id)
     pause = Pause(
         organisation_id=org.id,
         customer_id=customer.id,
@@ -88,7 +93,7 @@ def add_pause(
         reason=reason,
         since_date=today,
         until_date=until,
-        created_by=str(current_user.id),
+        created_by=actor,
         created_at=now,
     )
     session.add(pause)
@@ -103,6 +108,7 @@ def add_pause(
         customer_id=customer.id,
         invoice_id=invoice.id if invoice else None,
         data={"pause_id": pause.id, "kind": kind, "until": until.isoformat() if until else None, "reason": reason},
+        actor=actor,
     )
     return pause
 
