@@ -33,6 +33,8 @@ ACCESS: dict[str, str] = {
     # home
     "home.index": PUBLIC,
     # dashboard
+    "dashboard.org_dashboard": VIEWER,
+    "dashboard.firm_dashboard": SIGNED_IN,
     # auth / accounts
     "auth.logout": SIGNED_IN,
     "accounts.login": PUBLIC,
