@@ -1,5 +1,6 @@
-"""The work that runs by itself: due syncs, the webhook inbox, the dispatcher, the nightly reconcile
-(and, when present, the daily collection runs and token keep-alive). Each job is a small function
+"""The work that runs by itself: due syncs, the webhook inbox, the daily collection runs
+(``connector.schedule``), the dispatcher, token keep-alive (``connector.keepalive``) and the
+nightly reconcile. Each job is a small function
 of a :class:`connector.runtime.Runtime`; :func:`start` fires them from an APScheduler 3
 background scheduler with an in-memory job store.
 
@@ -39,10 +40,12 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from connector.db import Connection, ConnectionStatus, Organisation, SyncCursor
 from connector.errors import AuthRevoked, PlatformError, PluginError, RateLimited
+from connector.keepalive import keep_alive
 from connector.locks import organisation_lock
 from connector.mail import Mailer
 from connector.platform import Entity
 from connector.runtime import Runtime
+from connector.schedule import run_due_collections
 from connector.sync import reconcile_open_invoices, sync_organisation
 from connector.webhooks import process_pending
 
@@ -319,9 +322,9 @@ class Pace:
 
 
 def start(runtime: Runtime, mailer: Mailer | None = None, *, pace: Pace | None = None) -> BackgroundScheduler:
-    """Fire the jobs in this process: due syncs and the webhook inbox every ``tick``; the dispatcher
-    (when a mailer is given) and the due collection runs every ``minute``; token keep-alive every
-    few minutes; the reconcile of open invoices at 02:15 UTC each night. Every job is
+    """Fire the jobs in this process: due syncs and the webhook inbox every ``tick``; the due
+    collection runs and the dispatcher (when a mailer is given) every ``minute``; token keep-alive
+    every ``keep_alive`` seconds; the reconcile of open invoices at 02:15 UTC each night. Every job is
     :class:`Guarded`, at most one instance of each runs at a time, and missed runs are coalesced."""
     pace = pace or Pace()
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
@@ -336,6 +339,8 @@ def start(runtime: Runtime, mailer: Mailer | None = None, *, pace: Pace | None =
 
     add("sync_due", _sync_due_every, "interval", runtime, pace.sync_every, seconds=pace.tick)
     add("webhooks", process_webhooks, "interval", runtime, seconds=pace.tick)
+    add("collect", run_due_collections, "interval", runtime, seconds=pace.minute)
+    add("keep_alive", keep_alive, "interval", runtime, seconds=pace.keep_alive)
     add("reconcile", reconcile_all, "cron", runtime, hour=2, minute=15)
     if mailer is not None:
         add("dispatch", dispatch, "interval", runtime, mailer, seconds=pace.minute)

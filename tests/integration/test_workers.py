@@ -11,8 +11,9 @@ and the authority's rotation grace is zero, so every worker refreshes the tokens
 lost rotated refresh token would be an ``invalid_grant`` at once.
 
 Phase 1: the workers are ready, then all 50 organisations are made due; they sync them. Phase 2:
-the collection run (``connector.outbox.collect``, the code the daily run calls) writes the outbox;
-the workers' dispatchers send it. The evidence comes from the records: the workers' one log line
+the organisations' daily collection run is made due (run time 00:00 UTC, so it is due whenever the
+test runs); the workers' collection job claims and runs it (``connector.schedule``), which writes
+the outbox, and the workers' dispatchers send it. The evidence comes from the records: the workers' one log line
 per organisation and outcome (with worker id, start and end), the outbox, the SMTP server's
 Message-IDs, the sandbox's count of token calls, and the connections' state.
 """
@@ -40,9 +41,8 @@ from sqlalchemy import func, select, update
 from connector.clock import SystemClock
 from connector.config import Settings
 from connector.connect import store_grant
-from connector.db import Connection, Organisation, OutboxMessage, Policy, PolicyStep, User
+from connector.db import Activity, Connection, Organisation, OutboxMessage, Policy, PolicyStep, User
 from connector.db.session import upgrade
-from connector.outbox import collect
 from connector.platform import PlatformConfig
 from connector.runtime import Runtime, build_runtime
 from connector.sandboxkit import serve_in_thread
@@ -123,6 +123,8 @@ def connect_all(runtime: Runtime, companies: Companies) -> list[int]:
             )
             org = store_grant(session, runtime.cipher, platform="quickbooks", grant=grant, user=user, now=now)[0]
             org.name, org.next_sync_at, org.collections_enabled = f"Company {realm[-3:]}", None, True
+            org.timezone, org.run_time = "UTC", "00:00"
+            org.next_run_at = now + timedelta(days=1)  # not before phase 2 makes it due
             org.sender_email = f"ar-{realm[-3:]}@example.test"
             session.add(_policy(org.id, now))
             org_ids.append(org.id)
@@ -279,10 +281,9 @@ def test_workers_share_fifty_organisations_with_no_double_work(rig: Rig, count: 
             session.execute(update(Organisation).values(next_sync_at=runtime.clock.now()))
         wait_until(lambda: synced(rig) == set(rig.org_ids), workers, "every organisation to sync")
 
-        planned = 0  # phase 2: the collection run writes the outbox; the workers send it
-        for org_id in rig.org_ids:
-            planned += collect(runtime.sessions, org_id, runtime.clock).created
-        assert planned >= COMPANIES, "each company has overdue invoices with a reminder address"
+        with runtime.sessions.begin() as session:  # phase 2: every collection run is due now
+            session.execute(update(Organisation).values(next_run_at=runtime.clock.now()))
+        wait_until(lambda: len(collection_runs(rig)) >= COMPANIES, workers, "every collection run")
         open_states = {"pending", "claimed", "sending"}
         wait_until(lambda: not (set(_statuses(rig)) & open_states), workers, "the outbox to drain")
         wait_until(lambda: len(rig.smtp.inbox.messages) >= _statuses(rig)["sent"], workers, "the mail to arrive")
@@ -292,16 +293,24 @@ def test_workers_share_fifty_organisations_with_no_double_work(rig: Rig, count: 
     logs = [w.text() for w in workers]
     assert all(w.process.returncode == 0 and "stopped" in w.text() for w in workers), logs[0][-2000:]
 
-    # Every organisation synced, and no organisation by two workers at once.
+    # Every organisation synced once (the interval is 15 minutes: none missed, none twice), and
+    # no organisation by two workers at once.
     runs = sync_runs(workers)
-    assert set(rig.org_ids) <= {org for org, found in runs.items() if any(r[3] == "synced" for r in found)}
+    synced_count = Counter({org: sum(r[3] == "synced" for r in found) for org, found in runs.items()})
+    assert {org: synced_count[org] for org in rig.org_ids} == dict.fromkeys(rig.org_ids, 1)
     for org, found in runs.items():
         for (_, end, who, _), (start, _, other, _) in itertools.pairwise(found):
             assert start >= end, f"organisation {org} synced by {who} and {other} at once"
     busy_workers = {who for found in runs.values() for _, _, who, outcome in found if outcome == "synced"}
     assert len(busy_workers) == count, f"every worker took part: {busy_workers}"
 
-    # Every planned message sent exactly once: at the SMTP server by Message-ID, and in the outbox.
+    # Every organisation's collection run done once, by a worker; every planned message sent
+    # exactly once: at the SMTP server by Message-ID, and in the outbox.
+    runs_done = collection_runs(rig)
+    assert sorted(org for org, _ in runs_done) == sorted(rig.org_ids), "one run per organisation"
+    assert {data["outcome"] for _, data in runs_done} == {"queued"}
+    planned = sum(int(data["created"]) for _, data in runs_done)
+    assert planned >= COMPANIES, "each company has overdue invoices with a reminder address"
     with runtime.sessions() as session:
         rows = session.scalars(select(OutboxMessage)).all()
     assert len(rows) == planned
@@ -315,6 +324,13 @@ def test_workers_share_fifty_organisations_with_no_double_work(rig: Rig, count: 
     with runtime.sessions() as session:
         assert set(session.scalars(select(Connection.status))) == {"active"}
     assert not any("invalid_grant" in text or "needs_reauth" in text for text in logs)
+
+
+def collection_runs(rig: Rig) -> list[tuple[int, dict[str, Any]]]:
+    """The ``collection_run`` activities: (organisation, data) each."""
+    with rig.runtime.sessions() as session:
+        rows = session.execute(select(Activity.organisation_id, Activity.data).where(Activity.kind == "collection_run"))
+        return [(org_id, dict(data)) for org_id, data in rows]
 
 
 def synced(rig: Rig) -> set[int]:
