@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench lint typecheck pytest setup postgres system-packages clean
+.PHONY: run test bench lint typecheck pytest setup postgres system-packages messages clean
 
 # Debian libraries WeasyPrint (PDF letters) loads at run time, and the Chromium the browser tests
 # drive through Playwright (never `playwright install`: its download is refused here); installed
@@ -20,7 +20,7 @@ test: setup postgres lint typecheck pytest
 bench: setup
 	$(BIN)/python bench/run.py
 
-setup: system-packages $(STAMP)
+setup: system-packages $(STAMP) $(CATALOGS)
 
 system-packages:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -34,6 +34,19 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
+
+# The UI's translations: each web/translations/<lang>/LC_MESSAGES/messages.po is compiled to its
+# messages.mo (not committed). `make messages` extracts the strings of web/ (babel.cfg; `_l` is
+# lazy_gettext) and merges the new ones into every .po, to be translated there.
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po))
+
+web/translations/%/LC_MESSAGES/messages.mo: web/translations/%/LC_MESSAGES/messages.po | $(STAMP)
+	$(BIN)/pybabel compile -l $* -i $< -o $@
+
+messages: $(STAMP)
+	mkdir -p var
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o var/messages.pot .
+	$(BIN)/pybabel update -i var/messages.pot -d web/translations --no-location --no-wrap --ignore-obsolete
 
 # PostgreSQL serves the storage and concurrency tests on 127.0.0.1:5432; start it if it is down.
 postgres:
