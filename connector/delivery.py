@@ -10,9 +10,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from connector.db import MessageTemplate, User
+from connector.db import MessageTemplate, OutboxMessage, User
 from connector.dispatch import ComposeFailed, Dispatcher, Draft, SendFailed
 from connector.mail import DeliveryError, Mailer, OutgoingMessage
+from connector.portal import portal_links
 from connector.render import (
     InvoiceLine,
     MessageContext,
@@ -29,8 +30,8 @@ from core.model import money
 DEFAULT_SENDER = "reminders@arcadence.invalid"
 
 
-def context_of(draft: Draft) -> MessageContext:
-    """What the templates see, from a re-checked draft."""
+def context_of(draft: Draft, *, payer_link: str | None = None) -> MessageContext:
+    """What the templates see, from a re-checked draft; ``payer_link`` is the customer's page."""
     org = draft.organisation
     currency = draft.total.currency
     credit = draft.payload.get("unapplied_credit")
@@ -57,6 +58,7 @@ def context_of(draft: Draft) -> MessageContext:
         unapplied_credit=money(credit, currency) if credit else None,
         claim=_claim(draft.payload.get("claim"), currency),
         reference=f"{org.id}-{draft.outbox_id}",
+        payer_link=payer_link,
     )
 
 
@@ -80,7 +82,7 @@ class Composer:
 
     def __call__(self, draft: Draft) -> RenderedMessage:
         try:
-            return render_message(context_of(draft), self._stored(draft))
+            return render_message(context_of(draft, payer_link=payer_link(self.runtime, draft)), self._stored(draft))
         except TemplateError as exc:
             raise ComposeFailed(str(exc)) from None
 
@@ -95,6 +97,20 @@ class Composer:
                 )
             )
         return TemplateSource(subject=row.subject, text=row.body_text, html=row.body_html) if row else None
+
+
+def payer_link(runtime: Runtime, draft: Draft) -> str | None:
+    """The personal link of the draft's customer to the payer page, valid for
+    :data:`connector.portal.LINK_DAYS` from the draft's day; None when the app has no public URL."""
+    settings = runtime.settings
+    if not settings.public_url:
+        return None
+    with runtime.sessions() as session:
+        customer_id = session.scalar(select(OutboxMessage.customer_id).where(OutboxMessage.id == draft.outbox_id))
+    if customer_id is None:
+        return None
+    links = portal_links(settings.session_secret, settings.public_url)
+    return links.url(draft.organisation.id, customer_id, today=draft.today)
 
 
 class MailSender:
@@ -133,14 +149,13 @@ class MailSender:
 def letter(runtime: Runtime, outbox_id: int) -> bytes | None:
     """The demand letter (PDF) of a touch handed to a person, with the invoices as they stand now;
     None when nothing is left to chase. The generation is logged."""
-    from connector.db import OutboxMessage
     from connector.db.activity import ActivityLog
     from connector.render import render_letter_pdf
 
     draft = Dispatcher(runtime, compose=Composer(runtime), send=_no_send, worker="letter").current_draft(outbox_id)
     if draft is None:
         return None
-    pdf = render_letter_pdf(context_of(draft))
+    pdf = render_letter_pdf(context_of(draft, payer_link=payer_link(runtime, draft)))
     with runtime.sessions.begin() as session:
         row = session.get_one(OutboxMessage, outbox_id)
         ActivityLog(session, row.organisation_id).append(

@@ -28,6 +28,7 @@ AREAS = (
     "cadence",
     "messages",
     "ledger",
+    "statements",
     "tasks",
     "outbox",
     "health",

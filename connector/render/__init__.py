@@ -21,6 +21,14 @@ from connector.render.context import (
 from connector.render.formatting import DEFAULT_DEADLINE_DAYS, payment_deadline
 from connector.render.letter import render_letter_pdf
 from connector.render.message import LANGUAGES, default_keys, default_template, render_message
+from connector.render.statement import (
+    Statement,
+    StatementCredit,
+    StatementLine,
+    StatementTotal,
+    render_statement_pdf,
+    statement_html,
+)
 
 __all__ = [
     "DEFAULT_DEADLINE_DAYS",
@@ -30,6 +38,10 @@ __all__ = [
     "MessageContext",
     "Party",
     "RenderedMessage",
+    "Statement",
+    "StatementCredit",
+    "StatementLine",
+    "StatementTotal",
     "TemplateError",
     "TemplateSource",
     "default_keys",
@@ -37,4 +49,6 @@ __all__ = [
     "payment_deadline",
     "render_letter_pdf",
     "render_message",
+    "render_statement_pdf",
+    "statement_html",
 ]

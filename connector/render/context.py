@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from connector.mail import Attachment as Attachment  # one attachment type, from renderer to mailer
 from core.interest import Claim
 from core.model import Money
+
+if TYPE_CHECKING:
+    from connector.render.statement import Statement
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,8 @@ class MessageContext:
             becomes ``today`` + :data:`connector.render.DEFAULT_DEADLINE_DAYS`.
         payer_link: the customer's self-service page, when there is one.
         reference: printed on letters and in attachment names (e.g. the outbox id).
+        statement: the customer's statement of account, attached to the message as a PDF when
+            given (``connector.statements.load_statement`` makes it).
     """
 
     organisation: Party
@@ -87,6 +93,7 @@ class MessageContext:
     payment_deadline: date | None = None
     payer_link: str | None = None
     reference: str = ""
+    statement: Statement | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,7 @@ class RenderedMessage:
         subject: one line.
         text: the plain-text part.
         html: the HTML part.
-        attachments: the PDF letter on final notices, else nothing.
+        attachments: the PDF letter on final notices and the statement when asked for, else nothing.
     """
 
     subject: str

@@ -70,6 +70,7 @@ def render_message(
         source: the organisation's edited template; None for the default of ``ctx.template`` in
             ``ctx.language`` (English when that language has none, and then formatted in English).
         attach_letter: True to attach the PDF letter; None attaches it from level 3 (final notice).
+            The statement of account is attached whenever ``ctx.statement`` is set.
 
     Returns:
         The message; the subject is one line.
@@ -97,5 +98,9 @@ def render_message(
         from connector.render.letter import letter_attachment  # WeasyPrint loads only when a letter is made
 
         attachments = (letter_attachment(ctx),)
+    if ctx.statement is not None:
+        from connector.render.statement import statement_attachment
+
+        attachments += (statement_attachment(ctx.statement),)
     text = _BLANK_LINES.sub("\n\n", text).strip() + "\n"  # sections left out leave no holes
     return RenderedMessage(subject=subject, text=text, html=html, attachments=attachments)

@@ -80,6 +80,8 @@ ACCESS: dict[str, str] = {
     "ledger.set_owner": COLLECTOR,
     "ledger.add_note": COLLECTOR,
     "ledger.log_call": COLLECTOR,
+    "statements.customer_pdf": VIEWER,
+    "statements.customer_html": VIEWER,
     # tasks
     "tasks.index": VIEWER,
     "tasks.task": VIEWER,
@@ -97,6 +99,12 @@ ACCESS: dict[str, str] = {
     "health.healthz": PUBLIC,
     "health.org_status": VIEWER,
     # portal (the payer's signed link is the key: no account)
+    "portal.page": PUBLIC,
+    "portal.paid": PUBLIC,
+    "portal.dispute": PUBLIC,
+    "portal.promise": PUBLIC,
+    "portal.statement_pdf": PUBLIC,
+    "portal.statement_html": PUBLIC,
     # webhooks
     "webhooks.deliver": PUBLIC,
 }

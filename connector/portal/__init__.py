@@ -76,3 +76,9 @@ class PortalLinks:
         if today > expires_on:
             raise LinkRefused("expired", expired=True)
         return PayerScope(organisation_id, customer_id, expires_on)
+
+
+def portal_links(secret: str, public_url: str) -> PortalLinks:
+    """The links of an installation: keyed by its session secret (``Settings.session_secret``),
+    pointing at its public URL (``Settings.public_url``). The secret is never logged."""
+    return PortalLinks(secret, public_url)
