@@ -102,6 +102,9 @@ ACTIVITY_KINDS = {
     "task_assigned": _l("Task assigned"),
     "task_due_set": _l("Task due date"),
     "letter_generated": _l("Letter written"),
+    "payer_paid": _l("Customer reports payment"),
+    "payer_dispute": _l("Customer disputes"),
+    "payer_promise": _l("Customer promises payment"),
 }
 ACTORS = {"system": _l("arcadence"), "scheduler": _l("the daily run"), "payer": _l("the customer")}
 

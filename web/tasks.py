@@ -44,6 +44,8 @@ KINDS = {
     "legal": _l("Legal action"),
     "writeoff_review": _l("Write-off review"),
     "find_email": _l("Find a contact"),
+    "check_payment": _l("Check a reported payment"),
+    "dispute": _l("Look into a dispute"),
 }
 STATUSES = {"open": _l("open"), "done": _l("done"), "cancelled": _l("cancelled")}
 
