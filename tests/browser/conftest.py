@@ -161,8 +161,12 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def new_page(browser: Browser, live: Live) -> Iterator[Callable[..., Page]]:
-    """Makes pages on ``live``, each in its own browser context (own cookies), in ``locale``."""
+def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., Page]]:
+    """Makes pages on the test's app (``live_quickbooks`` when the test asks for it, else ``live``:
+    one app per test, the two share the test's store), each in its own browser context (own
+    cookies), in ``locale``."""
+    served = "live_quickbooks" if "live_quickbooks" in request.fixturenames else "live"
+    live: Live = request.getfixturevalue(served)
     contexts = []
 
     def make(locale: str = "en-US") -> Page:
