@@ -28,6 +28,7 @@ AREAS = (
     "cadence",
     "messages",
     "ledger",
+    "exports",
     "statements",
     "tasks",
     "outbox",

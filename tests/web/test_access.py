@@ -80,6 +80,11 @@ ACCESS: dict[str, str] = {
     "ledger.set_owner": COLLECTOR,
     "ledger.add_note": COLLECTOR,
     "ledger.log_call": COLLECTOR,
+    # exports
+    "exports.customers": VIEWER,
+    "exports.invoices": VIEWER,
+    "exports.activity": VIEWER,
+    "exports.aging": VIEWER,
     "statements.customer_pdf": VIEWER,
     "statements.customer_html": VIEWER,
     # tasks
