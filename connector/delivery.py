@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from connector.db import MessageTemplate, OutboxMessage, User
+from connector.db import Customer, MessageTemplate, OutboxMessage, User
 from connector.dispatch import ComposeFailed, Dispatcher, Draft, SendFailed
 from connector.mail import DeliveryError, Mailer, OutgoingMessage
 from connector.portal import portal_links
@@ -19,19 +19,22 @@ from connector.render import (
     MessageContext,
     Party,
     RenderedMessage,
+    Statement,
     TemplateError,
     TemplateSource,
     render_message,
 )
 from connector.runtime import Runtime
+from connector.statements import load_statement
 from core.interest import Claim
 from core.model import money
 
 DEFAULT_SENDER = "reminders@arcadence.invalid"
 
 
-def context_of(draft: Draft, *, payer_link: str | None = None) -> MessageContext:
-    """What the templates see, from a re-checked draft; ``payer_link`` is the customer's page."""
+def context_of(draft: Draft, *, payer_link: str | None = None, statement: Statement | None = None) -> MessageContext:
+    """What the templates see, from a re-checked draft; ``payer_link`` is the customer's page and
+    ``statement`` the statement of account to attach."""
     org = draft.organisation
     currency = draft.total.currency
     credit = draft.payload.get("unapplied_credit")
@@ -59,6 +62,7 @@ def context_of(draft: Draft, *, payer_link: str | None = None) -> MessageContext
         claim=_claim(draft.payload.get("claim"), currency),
         reference=f"{org.id}-{draft.outbox_id}",
         payer_link=payer_link,
+        statement=statement,
     )
 
 
@@ -73,18 +77,34 @@ def _claim(raw: dict[str, Any] | None, currency: str) -> Claim | None:
     )
 
 
+ATTACH_STATEMENT = "attach_statement"
+"""A touch's payload flag: attach the customer's statement of account to its message."""
+
+
 class Composer:
     """Renders a draft with the organisation's own template for its key and language when one is
-    stored (the template editor writes them), else with the shipped default."""
+    stored (the template editor writes them), else with the shipped default. Every message carries
+    the customer's payer link; the statement of account goes with it when the composer is made with
+    ``attach_statement=True`` or the touch's payload sets :data:`ATTACH_STATEMENT`."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, attach_statement: bool = False) -> None:
         self.runtime = runtime
+        self.attach_statement = attach_statement
 
     def __call__(self, draft: Draft) -> RenderedMessage:
         try:
-            return render_message(context_of(draft, payer_link=payer_link(self.runtime, draft)), self._stored(draft))
+            ctx = context_of(draft, payer_link=payer_link(self.runtime, draft), statement=self._statement(draft))
+            return render_message(ctx, self._stored(draft))
         except TemplateError as exc:
             raise ComposeFailed(str(exc)) from None
+
+    def _statement(self, draft: Draft) -> Statement | None:
+        if not (self.attach_statement or draft.payload.get(ATTACH_STATEMENT)):
+            return None
+        with self.runtime.sessions() as session:
+            row = session.get_one(OutboxMessage, draft.outbox_id)
+            customer = session.get_one(Customer, row.customer_id)
+            return load_statement(session, draft.organisation, customer, draft.today)
 
     def _stored(self, draft: Draft) -> TemplateSource | None:
         with self.runtime.sessions() as session:
@@ -173,6 +193,10 @@ def _no_send(draft: Draft, message: object) -> None:
     raise SendFailed("letters are printed by a person, not sent", permanent=True)
 
 
-def dispatcher(runtime: Runtime, mailer: Mailer, *, worker: str = "dispatcher") -> Dispatcher:
-    """A dispatcher that renders with the default templates and sends with ``mailer``."""
-    return Dispatcher(runtime, compose=Composer(runtime), send=MailSender(runtime, mailer), worker=worker)
+def dispatcher(
+    runtime: Runtime, mailer: Mailer, *, worker: str = "dispatcher", attach_statement: bool = False
+) -> Dispatcher:
+    """A dispatcher that renders with the default templates and sends with ``mailer``; with
+    ``attach_statement`` every message carries the customer's statement of account too."""
+    compose = Composer(runtime, attach_statement=attach_statement)
+    return Dispatcher(runtime, compose=compose, send=MailSender(runtime, mailer), worker=worker)

@@ -125,6 +125,7 @@ def _page(visit: Visit, status: int = 200, **bound: FlaskForm) -> tuple[str, int
         "portal/page.html",
         token=visit.token,
         payer=payer,
+        posted=bool(bound),
         level_names=LEVEL_NAMES,
         promise_days=PROMISE_HORIZON_DAYS,
         **_forms(visit, payer, bound),
