@@ -224,6 +224,9 @@ def aging(org_id: int) -> Response:
             line.buckets.days_over_90.amount,
             line.buckets.total.amount,
         )
-        for line in aging_by_customer(ledger, today)
+        for line in sorted(
+            aging_by_customer(ledger, today),
+            key=lambda line: (names.get(line.customer_id, "").casefold(), line.customer_id, line.buckets.currency),
+        )
     )
     return csv_response("aging", org, AGING_HEADER, rows)
