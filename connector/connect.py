@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from connector.db import Connection, ConnectionStatus, Firm, Membership, Organisation, Role, User
 from connector.db.activity import ActivityLog
 from connector.errors import PlatformError
-from connector.platform import Grant, Platform
+from connector.platform import DisconnectsOrganisations, Grant, OrgAccess, Platform
 from connector.tokens import TokenCipher, TokenStore
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,24 @@ def _connection(session: Session, firm: Firm, platform: str, grant_ref: str | No
     return connection
 
 
+class DisconnectScope(StrEnum):
+    """What a disconnect ends."""
+
+    ORGANISATION = "organisation"
+    """This organisation only: the grant and its other organisations stay (Xero)."""
+    GRANT = "grant"
+    """The whole grant, revoked: every organisation of that consent is disconnected."""
+
+
+def may_disconnect_alone(platform: Platform | None, organisation: Organisation) -> bool:
+    """Whether ``organisation`` can be disconnected while its grant's other organisations stay:
+    the grant covers others and the platform can disconnect one (``DisconnectsOrganisations``)."""
+    connection = organisation.connection
+    if connection is None or not isinstance(platform, DisconnectsOrganisations):
+        return False
+    return any(org.id != organisation.id for org in connection.organisations)
+
+
 def disconnect(
     session: Session,
     cipher: TokenCipher,
@@ -129,19 +148,56 @@ def disconnect(
     *,
     actor: str,
     now: datetime,
-) -> None:
-    """Revoke the grant at the platform (best effort) and forget its tokens.
+    scope: DisconnectScope = DisconnectScope.GRANT,
+    access: OrgAccess | None = None,
+) -> list[Organisation]:
+    """Disconnect ``organisation``; returns the organisations that were disconnected.
 
-    ``platform`` is None when the platform is no longer configured here: the tokens are forgotten
-    without revoking them (the owner can remove the app in the platform's own settings).
+    ``scope`` GRANT revokes the grant at the platform (best effort) and forgets its tokens; the
+    connection's other organisations (Xero grants cover several) are disconnected too. ``platform``
+    is None when the platform is no longer configured here: the tokens are forgotten without
+    revoking them (the owner can remove the app in the platform's own settings).
 
-    The connection's other organisations (Xero grants cover several) are disconnected too: the
-    grant they share is gone.
+    ``scope`` ORGANISATION, where :func:`may_disconnect_alone`, ends the grant's access to this
+    organisation at the platform through ``access`` (its API access) and detaches it from the
+    connection; the grant keeps serving the others. The platform is asked before anything is
+    written in ``session``, so a token refresh on the way commits on its own. Elsewhere (the last
+    organisation of its grant) it is the same as GRANT: a grant that reaches nothing is revoked.
+
+    Raises:
+        PlatformError: ORGANISATION only, when the platform refused or could not be reached (then
+            nothing changed here).
     """
     connection = organisation.connection
     if connection is None:
-        return
-    siblings: Sequence[Organisation] = connection.organisations
+        return []
+    alone = scope is DisconnectScope.ORGANISATION and may_disconnect_alone(platform, organisation)
+    if alone and isinstance(platform, DisconnectsOrganisations):
+        if access is None:
+            raise ValueError("disconnecting one organisation needs its access")
+        platform.disconnect_organisation(access)
+        organisation.connection = None
+        ActivityLog(session, organisation.id).append(
+            kind="disconnected",
+            actor=actor,
+            occurred_at=now,
+            summary=f"{organisation.name} disconnected; the grant stays for the other organisations",
+            data={"scope": scope.value, "connection": connection.id},
+        )
+        return [organisation]
+    return _revoke_grant(session, cipher, platform, connection, actor=actor, now=now)
+
+
+def _revoke_grant(
+    session: Session,
+    cipher: TokenCipher,
+    platform: Platform | None,
+    connection: Connection,
+    *,
+    actor: str,
+    now: datetime,
+) -> list[Organisation]:
+    siblings: Sequence[Organisation] = list(connection.organisations)
     if platform is None:
         log.warning("platform of connection %s is not configured: tokens forgotten, not revoked", connection.id)
     elif connection.refresh_token_enc is not None and connection.status != ConnectionStatus.REVOKED.value:
@@ -154,5 +210,10 @@ def disconnect(
     connection.status, connection.updated_at = ConnectionStatus.REVOKED.value, now
     for org in siblings:
         ActivityLog(session, org.id).append(
-            kind="disconnected", actor=actor, occurred_at=now, summary=f"{org.name} disconnected; tokens revoked"
+            kind="disconnected",
+            actor=actor,
+            occurred_at=now,
+            summary=f"{org.name} disconnected; tokens revoked",
+            data={"scope": DisconnectScope.GRANT.value, "connection": connection.id},
         )
+    return list(siblings)

@@ -281,6 +281,30 @@ class Platform(Protocol):
         ...
 
 
+@runtime_checkable
+class DisconnectsOrganisations(Protocol):
+    """Optional: a platform whose grant may cover several organisations and that can disconnect
+    one of them while the grant (and the others) stay (Xero: ``DELETE /connections/{id}``).
+
+    A platform without it only revokes whole grants (:meth:`Platform.revoke`)."""
+
+    def disconnect_organisation(self, org: OrgAccess) -> None:
+        """End the grant's access to ``org`` only; an organisation already disconnected at the
+        platform is not an error. Raises :class:`connector.errors.PlatformError`."""
+        ...
+
+
+@runtime_checkable
+class ChecksOwnReminders(Protocol):
+    """Optional: a platform that can tell whether it sends payment reminders of its own, which
+    would remind customers twice (double dunning). Without it the setting is "not detectable"."""
+
+    def own_reminders_enabled(self, org: OrgAccess) -> bool | None:
+        """True when the platform's own reminders are on for ``org``, False when off, None when it
+        cannot tell. Raises :class:`connector.errors.PlatformError`."""
+        ...
+
+
 class UnfinishedPlatform:
     """Base of a plugin whose implementation has not landed yet: it registers, describes itself,
     and raises ``NotImplementedError`` naming itself and the issue for every platform call."""

@@ -17,10 +17,12 @@ from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
 from connector.connect import ConnectRefused, resolve_user, store_grant
+from connector.db import Organisation
 from connector.errors import PlatformError, PluginError
 from web import runtime
 from web.auth import SignedIn
 from web.forms import ButtonForm
+from web.settings import OwnReminders, own_reminders
 
 log = logging.getLogger(__name__)
 bp = Blueprint("connect", __name__, url_prefix="/connect")
@@ -97,6 +99,7 @@ def callback(name: str) -> Response:
             organisations = store_grant(db, rt.cipher, platform=name, grant=grant, user=user, now=now)
             signed_in = SignedIn(user.id, user.email)
             names = ", ".join(org.name for org in organisations)
+            org_ids = [org.id for org in organisations]
     except ConnectRefused as exc:
         flash(str(exc), "error")
         return redirect(url_for("home.index"))
@@ -112,4 +115,24 @@ def callback(name: str) -> Response:
         return redirect(url_for("home.index"))
     login_user(signed_in)
     flash(_("Connected %(names)s. The first sync starts now.", names=names), "info")
+    _warn_double_dunning(platform.display_name, org_ids)
     return redirect(url_for("home.index"))
+
+
+def _warn_double_dunning(platform_name: str, org_ids: list[int]) -> None:
+    """Right after connecting, name the organisations whose platform sends reminders of its own
+    (their settings page says the same, and keeps saying it until they are off)."""
+    rt = runtime()
+    with rt.sessions() as db:
+        organisations = [db.get_one(Organisation, org_id) for org_id in org_ids]
+        dunning = [org.name for org in organisations if own_reminders(org) is OwnReminders.ON]
+    if dunning:
+        flash(
+            _(
+                "Double dunning: %(platform)s sends its own payment reminders for %(names)s. Switch them off in "
+                "%(platform)s before collections run here, or customers are reminded twice.",
+                platform=platform_name,
+                names=", ".join(dunning),
+            ),
+            "warning",
+        )

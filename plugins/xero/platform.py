@@ -39,6 +39,7 @@ from connector.platform import (
     OrgAccess,
     OrgRef,
     PlatformConfig,
+    TokenSource,
     WebhookNotice,
 )
 from connector.ratelimit import RateLimiter
@@ -224,11 +225,21 @@ class XeroPlatform:
 
     def disconnect_tenant(self, tokens: TokenSet, connection_ref: str) -> None:
         """Disconnect one organisation only (``DELETE /connections/{id}``, notes §2)."""
-        self._connections(tokens).delete(connection_ref)
+        self._connections(_StaticTokens(tokens)).delete(connection_ref)
+
+    def disconnect_organisation(self, org: OrgAccess) -> None:
+        """Disconnect this tenant only: ``DELETE /connections/{id}`` of the connection that links the
+        grant to it (notes §2); the grant and its other tenants stay. The connection id is looked up
+        now (arcadence stores the tenant id), so a tenant already disconnected costs one call.
+        See :class:`connector.platform.DisconnectsOrganisations`."""
+        client = self._connections(org.tokens)
+        for row in client.list():
+            if str(row.get("tenantId") or "") == org.external_id and row.get("id"):
+                client.delete(str(row["id"]))
 
     def list_organisations(self, tokens: TokenSet, grant_ref: str | None = None) -> Sequence[OrgRef]:
         """The organisations the grant reaches (those of consent ``grant_ref`` when given)."""
-        rows = self._connections(tokens).list(grant_ref)
+        rows = self._connections(_StaticTokens(tokens)).list(grant_ref)
         refs = []
         for row in rows:
             if str(row.get("tenantType", "ORGANISATION")).upper() != "ORGANISATION" or not row.get("tenantId"):
@@ -248,10 +259,10 @@ class XeroPlatform:
             )
         return refs
 
-    def _connections(self, tokens: TokenSet) -> ConnectionsClient:
+    def _connections(self, tokens: TokenSource) -> ConnectionsClient:
         transport = Transport(
             key="xero:connections",
-            tokens=_StaticTokens(tokens),
+            tokens=tokens,
             limiter=self._limiter,
             options=OPTIONS,
             clock=self._clock,
@@ -275,6 +286,10 @@ class XeroPlatform:
     def invoice_reminders_enabled(self, org: OrgAccess) -> bool:
         """Whether Xero's own reminders are on: warn about double dunning (notes §5)."""
         return self._api(org).invoice_reminders_enabled()
+
+    def own_reminders_enabled(self, org: OrgAccess) -> bool | None:
+        """See :class:`connector.platform.ChecksOwnReminders` (``InvoiceReminders/Settings``)."""
+        return self.invoice_reminders_enabled(org)
 
     def fetch_changes(self, org: OrgAccess, since: Mapping[Entity, datetime | None]) -> Iterator[ChangePage]:
         """See the module docstring."""
