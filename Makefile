@@ -46,7 +46,7 @@ web/translations/%/LC_MESSAGES/messages.mo: web/translations/%/LC_MESSAGES/messa
 messages: $(STAMP)
 	mkdir -p var
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o var/messages.pot .
-	$(BIN)/pybabel update -i var/messages.pot -d web/translations --no-location --no-wrap --ignore-obsolete
+	$(BIN)/pybabel update -i var/messages.pot -d web/translations --no-wrap --ignore-obsolete
 
 # PostgreSQL serves the storage and concurrency tests on 127.0.0.1:5432; start it if it is down.
 postgres:
