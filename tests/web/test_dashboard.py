@@ -350,6 +350,7 @@ def test_empty_organisation_says_so(world: World) -> None:
 
 
 def test_page_needs_nothing_from_outside(dashboard: str) -> None:
+    assert re.search(r"<title>Dashboard · Weber Maschinenbau GmbH</title>", dashboard)
     assert not re.search(r'(src|href)="(https?:)?//', dashboard)
 
 
