@@ -16,9 +16,10 @@ from html import unescape
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from connector.db import Base, Invitation, Role, User
+from connector.db import Base, Customer, Invitation, Role, User
+from connector.portal import portal_links
 from tests.personas import NOW, World
 from tests.web.test_access import VALUES, _rules, _url
 from web.accounts import links
@@ -169,6 +170,19 @@ CASES = [
          "This date is in the past; choose today or a later day.", id="due-date-in-the-past"),
     case("tasks.done", "done-outcome", {"done-outcome": ""},
          "Say what came of it.", id="done-without-outcome"),
+    # the payer's page (no account: the signed link is the key)
+    case("portal.paid", "paid-paid_date", {"paid-paid_date": "2026-03-20", "paid-reference": "RE-1"},
+         "This day is in the future; give the day the payment was made.", who=None, id="payer-paid-in-the-future"),
+    case("portal.paid", "paid-reference", {"paid-paid_date": "2026-03-09", "paid-reference": " "},
+         "Give the reference of the transfer", who=None, id="payer-paid-without-reference"),
+    case("portal.dispute", "dispute-invoice", {"dispute-invoice": "{foreign_invoice}", "dispute-reason": "wrong"},
+         "Choose one of your invoices.", who=None, id="payer-disputes-another-firms-invoice"),
+    case("portal.dispute", "dispute-reason", {"dispute-invoice": "{invoice}", "dispute-reason": ""},
+         "Tell us what is wrong, so that we can look into it.", who=None, id="payer-dispute-without-reason"),
+    case("portal.promise", "promise-promise_date", {"promise-promise_date": FAR},
+         "Choose a day within 60 days from today", who=None, id="payer-promise-too-far-ahead"),
+    case("portal.promise", "promise-promise_date", {"promise-promise_date": PAST},
+         "This day is in the past; choose today or a later day.", who=None, id="payer-promise-in-the-past"),
     # outbox: the decision is the button pressed; a forged one is said above the buttons
     case("outbox.resolve", "#problem", {"action": "explode"},
          "That decision is not possible.", id="resolve-decision-forged"),
@@ -212,9 +226,16 @@ def form_world(world: World, objects: dict[str, dict[str, int]]) -> World:
                 expires_at=NOW + timedelta(days=7),
             )
         )
+        # The payer's page speaks the customer's language: English here, like the rest of the table.
+        session.execute(update(Customer).values(language="en"))
     with world.app.test_request_context():
         reset = links.reset_token(world.users["alice"], password_mark(None))
+    rt = world.runtime
+    payer = portal_links(rt.settings.session_secret, rt.settings.public_url).token(
+        world.orgs["A"], objects["A"]["customer_id"], today=NOW.date()
+    )
     world.app.config["TEST_TOKENS"] = {"accounts.reset": reset, "accounts.accept_invite": token}
+    world.app.config["TEST_TOKENS"].update({f"portal.{name}": payer for name in ("paid", "dispute", "promise")})
     world.app.config["TEST_OBJECTS"] = objects
     return world
 
@@ -226,8 +247,9 @@ def _values(world: World, endpoint: str) -> dict[str, object]:
 
 
 def _fill(world: World, data: dict[str, str]) -> dict[str, str]:
-    """Put ids into the posted values: ``{alice}``, ``{charlie}``, ``{foreign_invoice}``."""
+    """Put ids into the posted values: ``{alice}``, ``{charlie}``, ``{invoice}``, ``{foreign_invoice}``."""
     names = {f"{{{k}}}": str(v) for k, v in world.users.items()}
+    names["{invoice}"] = str(world.app.config["TEST_OBJECTS"]["A"]["invoice_id"])
     names["{foreign_invoice}"] = str(world.app.config["TEST_OBJECTS"]["B"]["invoice_id"])
     return {key: names.get(value, value) for key, value in data.items()}
 
