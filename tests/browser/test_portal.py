@@ -16,10 +16,10 @@ from tests.web.ledger_builders import Ledger, day, seed_ledger
 from tests.web.test_portal_links import payer_path
 
 CUSTOMER = "Due Today GmbH"
-#: customer language → (browser locale, the amount of D-1 as the page writes it)
+#: customer language → (browser locale, the amount of D-1 as the page writes it, the "paid" button)
 LANGUAGES = {
-    "en": ("de-DE", "€500.00"),
-    "de": ("en-US", "500,00\xa0€"),
+    "en": ("de-DE", "€500.00", "Tell us you have paid"),
+    "de": ("en-US", "500,00\xa0€", "Zahlung melden"),
 }
 
 
@@ -28,11 +28,12 @@ def _open(live: Live, new_page: Callable[..., Page], language: str) -> tuple[Pag
     ledger = seed_ledger(live.world)
     with live.world.sessions.begin() as session:
         session.execute(update(Customer).where(Customer.id == ledger.customers[CUSTOMER]).values(language=language))
-    browser_locale, amount = LANGUAGES[language]
+    browser_locale, amount, button = LANGUAGES[language]
     page = new_page(browser_locale)
     page.goto(payer_path(live.world, ledger.org_id, ledger.customers[CUSTOMER]))
     assert page.locator("html").get_attribute("lang") == language
     assert amount in page.locator(f"#invoice-{ledger.invoices['D-1']}").inner_text()
+    assert page.locator("#paid-submit").inner_text() == button
     return page, ledger
 
 
