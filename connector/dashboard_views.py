@@ -238,12 +238,7 @@ def sent_messages(session: Session, org: OrganisationRow, today: date) -> list[S
             OutboxMessage.sent_at >= since,
         )
     ).all()
-    return [SentMessage(_aware(at).astimezone(zone).date(), level) for at, level in rows if at is not None]
-
-
-def _aware(at: datetime) -> datetime:
-    """SQLite hands back naive datetimes; the store writes UTC."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=ZoneInfo("UTC"))
+    return [SentMessage(at.astimezone(zone).date(), level) for at, level in rows if at is not None]
 
 
 def _risk_lines(session: Session, org_id: int, risks: tuple[CustomerRisk, ...]) -> tuple[RiskLine, ...]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -26,7 +27,7 @@ from connector.db import (
     QuarantinedRecord,
 )
 from tests.personas import NOW, World
-from tests.web.ledger_builders import page
+from tests.web.ledger_builders import DATABASES, page, world_on
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -352,6 +353,20 @@ def test_empty_organisation_says_so(world: World) -> None:
 def test_page_needs_nothing_from_outside(dashboard: str) -> None:
     assert re.search(r"<title>Dashboard · Weber Maschinenbau GmbH</title>", dashboard)
     assert not re.search(r'(src|href)="(https?:)?//', dashboard)
+
+
+@pytest.fixture(params=DATABASES)
+def any_world(request: pytest.FixtureRequest, env: dict[str, str]) -> Iterator[World]:
+    yield from world_on(request, env)
+
+
+def test_same_figures_on_sqlite_and_postgresql(any_world: World) -> None:
+    """Amounts (4-place numerics), instants (local weeks of sent_at) and dates read alike on both stores."""
+    seed_dashboard(any_world.sessions, any_world.orgs["A"])
+    html = page(any_world.client("bob").get(f"/orgs/{any_world.orgs['A']}/dashboard"))
+    assert text_of(html, "open-ar") == "Currency Open Overdue EUR €1,300.00 €700.00 USD $250.00 $250.00"
+    assert table_values(html, "messages-chart-table")[-2:] == [d("1", "1"), d("1", "0")]
+    assert [v for _, _, v in points(html, "dso-chart")] == ["31.0", "43.4", "40.4", "31.0"]
 
 
 # ---------------------------------------------------------------- the firm's organisations
