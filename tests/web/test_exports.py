@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from werkzeug.test import TestResponse
 
 from connector.db.activity import ActivityLog
 from tests.personas import NOW, World
-from tests.web.ledger_builders import Ledger, add_customer, add_invoice, page, seed_ledger
+from tests.web.ledger_builders import DATABASES, Ledger, add_customer, add_invoice, page, seed_ledger, world_on
 from web.exports import ACTIVITY_HEADER, AGING_HEADER, CUSTOMER_HEADER, INVOICE_HEADER
 
 
@@ -178,3 +179,20 @@ def test_headers_stay_english_for_a_german_user(world: World, ledger: Ledger) ->
         f"/orgs/{ledger.org_id}/exports/invoices.csv", headers={"Accept-Language": "de-DE,de;q=0.9"}
     )
     assert header(response) == INVOICE_HEADER
+
+
+@pytest.fixture(params=DATABASES)
+def any_world(request: pytest.FixtureRequest, env: dict[str, str]) -> Iterator[World]:
+    yield from world_on(request, env)
+
+
+def test_activity_streams_from_sqlite_and_postgresql(any_world: World) -> None:
+    """The log is read in batches while it is sent (a server-side cursor on PostgreSQL)."""
+    led = seed_ledger(any_world)
+    with any_world.sessions.begin() as s:
+        log = ActivityLog(s, led.org_id)
+        for i in range(1203):  # more than two batches
+            log.append(kind="note", actor="system", summary=f"note {i}", occurred_at=NOW + timedelta(seconds=i))
+    found = rows(export(any_world, led.org_id, "activity"))
+    assert [r["summary"] for r in found] == [f"note {i}" for i in range(1203)]
+    assert rows(export(any_world, led.org_id, "invoices"))[0]["balance"] == "2000.00"
