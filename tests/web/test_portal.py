@@ -187,3 +187,26 @@ def test_an_action_without_the_form_s_token_is_refused(world: World, ledger: Led
     response = world.client().post(f"{path}/promise", data={"promise-promise_date": day(3).isoformat()})
     assert response.status_code == 400
     assert count(world.sessions, Pause) == 2  # the two seeded ones
+
+
+@pytest.mark.parametrize(
+    ("action", "data", "tasks"),
+    [
+        pytest.param("paid", {"paid_date": "2026-03-09", "reference": "TR-4711"}, 1, id="paid"),
+        pytest.param("dispute", {"invoice": "D-1", "reason": "Goods never arrived"}, 1, id="dispute"),
+        pytest.param("promise", {"promise_date": "2026-03-24"}, 0, id="promise"),
+    ],
+)
+def test_saying_the_same_thing_twice_records_it_once(
+    world: World, ledger: Ledger, action: str, data: dict[str, str], tasks: int
+) -> None:
+    if "invoice" in data:
+        data = {**data, "invoice": str(ledger.invoices[data["invoice"]])}
+    for _ in range(2):  # a double click, or the browser posting the form again
+        client, response = _post(world, ledger, action, data)
+        assert response.status_code == 302
+        assert "Thank you" in page(client.get(response.headers["Location"]))
+    customer = ledger.customers[CUSTOMER]
+    assert len(_rows(world, Pause, customer_id=customer)) == 1
+    assert len(_rows(world, Task, customer_id=customer)) == tasks
+    assert len(_rows(world, Activity, customer_id=customer, kind=f"payer_{action}")) == 1

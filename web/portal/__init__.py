@@ -29,7 +29,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from connector.clock import local_today
-from connector.db import Customer, Invoice, Organisation, Task
+from connector.db import Customer, Invoice, Organisation, Pause, Task
 from connector.db.activity import ActivityLog
 from connector.portal import LinkRefused, portal_links
 from connector.portal.page import PayerPage, load_payer_page, payer_language
@@ -181,6 +181,26 @@ def _record(
     )
 
 
+def _said_before(
+    session: Session, visit: Visit, kind: str, invoice: Invoice | None, until: date | None, reason: str
+) -> bool:
+    """Whether the customer has said exactly this already and the pause still holds (a double click,
+    a reload that posts again, a second visit the same day): then nothing is recorded twice."""
+    found = session.scalar(
+        select(Pause.id).where(
+            Pause.organisation_id == visit.org.id,
+            Pause.customer_id == visit.customer.id,
+            Pause.invoice_id.is_(None) if invoice is None else Pause.invoice_id == invoice.id,
+            Pause.kind == kind,
+            Pause.until_date.is_(None) if until is None else Pause.until_date == until,
+            Pause.reason == reason,
+            Pause.created_by == PAYER,
+            Pause.lifted_at.is_(None),
+        )
+    )
+    return found is not None
+
+
 def _open_balance(session: Session, visit: Visit) -> bool:
     found = session.scalar(
         select(Invoice.id).where(
@@ -212,6 +232,9 @@ def paid(visit: Visit) -> Response | tuple[str, int]:
             said = f"on {form.paid_date.data.isoformat()}, reference “{form.reference.data.strip()}”"
             until = visit.today + timedelta(days=PAID_CHECK_DAYS)
             reason = f"the customer says it paid {said}"
+            thanks = _("Thank you. We will check your payment and send no reminders meanwhile.")
+            if _said_before(session, visit, "hold", None, until, reason):
+                return _done(visit, thanks)
             add_pause(session, visit.org, visit.customer, None, "hold", until, reason, actor=PAYER)
             _record(
                 session,
@@ -220,7 +243,7 @@ def paid(visit: Visit) -> Response | tuple[str, int]:
                 f"The customer says it has paid {said}",
                 task=("check_payment", f"Check the payment the customer reports: paid {said}"),
             )
-            return _done(visit, _("Thank you. We will check your payment and send no reminders meanwhile."))
+            return _done(visit, thanks)
     return _page(visit, 400, paid_form=form)
 
 
@@ -257,6 +280,9 @@ def dispute(visit: Visit) -> Response | tuple[str, int]:
         if valid and invoice is not None:
             reason = form.reason.data.strip()
             number = invoice.number or invoice.external_id
+            thanks = _("Thank you. We will look into invoice %(number)s and get back to you.", number=number)
+            if _said_before(session, visit, "dispute", invoice, None, reason):
+                return _done(visit, thanks)
             add_pause(session, visit.org, visit.customer, invoice, "dispute", None, reason, actor=PAYER)
             _record(
                 session,
@@ -266,7 +292,6 @@ def dispute(visit: Visit) -> Response | tuple[str, int]:
                 invoice=invoice,
                 task=("dispute", f"Look into the customer's dispute of invoice {number}: {reason}"),
             )
-            thanks = _("Thank you. We will look into invoice %(number)s and get back to you.", number=number)
             return _done(visit, thanks)
     return _page(visit, 400, dispute_form=form)
 
@@ -285,9 +310,11 @@ def promise(visit: Visit) -> Response | tuple[str, int]:
         if valid:
             day: date = form.promise_date.data
             reason = "promised on the payer page"
-            add_pause(session, visit.org, visit.customer, None, "promise", day, reason, actor=PAYER)
-            _record(session, visit, "promise", f"The customer promises to pay on {day.isoformat()}")
-            return _done(visit, _("Thank you. We have noted your payment for %(day)s.", day=_format_day(day)))
+            thanks = _("Thank you. We have noted your payment for %(day)s.", day=_format_day(day))
+            if not _said_before(session, visit, "promise", None, day, reason):
+                add_pause(session, visit.org, visit.customer, None, "promise", day, reason, actor=PAYER)
+                _record(session, visit, "promise", f"The customer promises to pay on {day.isoformat()}")
+            return _done(visit, thanks)
     return _page(visit, 400, promise_form=form)
 
 
