@@ -2,7 +2,7 @@
 
 Code never logs a token on purpose; :class:`RedactingFilter` masks what slips through anyway
 (an SDK's debug line with an ``Authorization`` header, a token response body, a callback URL
-with ``code=``).
+with ``code=``, an access-log line with a payer, reset or invitation link).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ _PATTERNS = (
         r"[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"
     ),
     re.compile(r"(?i)(basic\s+)[A-Za-z0-9+/=]+"),
+    # Links whose path is the key: a payer's page, a password reset, an invitation (access logs).
+    re.compile(r"(/(?:pay|reset|invite)/)[^/\s?\"']+"),
 )
 MASK = "[redacted]"
 

@@ -142,6 +142,10 @@ def test_rotate_keys_without_the_old_key_changes_nothing(env: dict[str, str], sq
         pytest.param("callback /oauth/callback?code=AB11-xyz&state=s&realmId=1", "AB11-xyz", id="auth-code"),
         pytest.param("refresh_token=rt-0815&grant_type=refresh_token", "rt-0815", id="form-field"),
         pytest.param("Authorization: Basic Y2xpZW50OnNlY3JldA==", "Y2xpZW50OnNlY3JldA==", id="basic"),
+        pytest.param('"GET /pay/eyJvIjoxfQ.sig-4711 HTTP/1.1" 200 -', "eyJvIjoxfQ.sig-4711", id="payer-link"),
+        pytest.param('"POST /pay/eyJvIjoxfQ.sig-4711/paid HTTP/1.1" 302', "eyJvIjoxfQ.sig-4711", id="payer-action"),
+        pytest.param('"GET /reset/InJlc2V0Ig.x-1 HTTP/1.1" 200 -', "InJlc2V0Ig.x-1", id="reset-link"),
+        pytest.param('"GET /invite/Imludml0ZSI.y-2 HTTP/1.1" 200 -', "Imludml0ZSI.y-2", id="invite-link"),
     ],
 )
 def test_redaction_masks_secrets_that_slip_into_a_log_line(line: str, secret: str) -> None:
