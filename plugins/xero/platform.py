@@ -163,6 +163,8 @@ class XeroPlatform:
         )
         self.calls = 0
         """API calls made through this platform (benchmarks report them)."""
+        self.day_limit_remaining: dict[str, int] = {}
+        """The latest ``X-DayLimit-Remaining`` per tenant id: calls left in its daily budget (notes §0.3)."""
         self._pay_urls: dict[tuple[str, str], str] = {}
         """OnlineInvoice URLs per (tenant, invoice) seen by this process: stable, so fetched once
         (notes §5); the store keeps them across processes (``OrgAccess.stored_pay_urls``)."""
@@ -170,6 +172,9 @@ class XeroPlatform:
 
     def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
         self.calls += 1
+        tenant, left = response.request.headers.get("xero-tenant-id"), response.headers.get("X-DayLimit-Remaining")
+        if tenant and left and left.strip().isdigit():
+            self.day_limit_remaining[str(tenant)] = int(left)
         return response
 
     @property

@@ -48,14 +48,16 @@ class ApiRoutes:
     # ----- rendering -------------------------------------------------------------------------
 
     def render(self, org: Organisation, entity: str, record: dict[str, Any], *, full: bool, extra: Any = None) -> Any:
-        """A record as the API shows it: summaries drop line items; contacts get ``Balances``."""
+        """A record as the API shows it: summaries drop line items; contacts get ``Balances``
+        (``extra``: the balances of every contact, computed once per list rather than per record)."""
         out = dict(record)
         if entity == "Invoices" and not full and "LineItems" in out:
             out["LineItems"] = []
         if entity == "Invoices" and full and isinstance(out.get("Contact"), dict):
             contact = org.find("Contacts", str(out["Contact"].get("ContactID", "")))
             if contact is not None:
-                out["Contact"] = {**out["Contact"], **self.render(org, "Contacts", contact, full=True)}
+                embedded = self.render(org, "Contacts", contact, full=True, extra=extra)
+                out["Contact"] = {**out["Contact"], **embedded}
         if entity == "Contacts":
             balances = extra if extra is not None else books.balances(org, self.clock.now().date())
             zero = {"Outstanding": wire.money(0), "Overdue": wire.money(0)}
@@ -81,8 +83,10 @@ class ApiRoutes:
                           "itemCount": len(records)}  # fmt: skip
             records = records[(page - 1) * size : page * size]
         summary = request.args.get("summaryOnly", "").lower() == "true"
-        extra = books.balances(org, self.clock.now().date()) if entity == "Contacts" else None
-        rendered = [self.render(org, entity, r, full=page is not None and not summary, extra=extra) for r in records]
+        full = page is not None and not summary
+        embeds = entity == "Contacts" or (entity == "Invoices" and full)  # full invoices embed their contact
+        extra = books.balances(org, self.clock.now().date()) if embeds and records else None
+        rendered = [self.render(org, entity, r, full=full, extra=extra) for r in records]
         content: dict[str, Any] = {} if pagination is None else {"pagination": pagination}
         content[entity] = rendered
         return self._ok(**content)
