@@ -31,10 +31,13 @@ from connector.clock import FixedClock
 from connector.db import Connection, ConnectionStatus, Organisation
 from connector.db.session import make_engine, session_factory
 from connector.errors import AuthRevoked, TemporaryFailure
+from connector.jobs import sync_due
+from connector.keepalive import keep_alive
 from connector.platform import OrgAccess
 from connector.tokens import StoredTokenSource, TokenSet, TokenStore
 from tests.contract.xero import XeroHarness
 from tests.personas import NOW
+from tests.plugins.xero.webapp import XeroWeb
 
 GRACE = timedelta(minutes=30)  # the superseded refresh token works this long (notes §0.4)
 
@@ -230,3 +233,38 @@ def test_a_revoked_grant_is_detected_at_the_next_refresh(xero: XeroHarness) -> N
         xero.sync()
     row, _ = _stored(xero)
     assert row.status == ConnectionStatus.NEEDS_REAUTH.value and row.last_error
+
+
+@pytest.mark.parametrize(
+    "pace",
+    [
+        pytest.param(timedelta(days=1), id="keep-alive-daily"),
+        pytest.param(timedelta(days=20), id="keep-alive-every-20-days"),
+    ],
+)
+def test_a_tenant_idle_for_80_days_keeps_its_grant(tmp_path: Path, pace: timedelta) -> None:
+    """Xero forgets a refresh token unused for 60 days (notes §0.4): keep-alive rotates it while the
+    organisation makes no call of its own, so after 80 idle days it still syncs without reconnecting."""
+    web = XeroWeb(tmp_path, FixedClock(NOW))
+    try:
+        web.connect()
+        idle = web.sandbox.tenant_ids[1]
+        with web.runtime.sessions() as session:
+            org = session.get_one(Organisation, web.organisation_ids()[idle])
+            connection_id, first = org.connection_id, TokenStore(web.runtime.cipher).load(org.connection)  # type: ignore[arg-type]
+        elapsed = timedelta(0)
+        while elapsed < timedelta(days=80):
+            web.clock.advance(pace)
+            elapsed += pace
+            assert keep_alive(web.runtime) == 1  # this grant, refreshed at the platform
+        with web.runtime.sessions() as session:
+            connection = session.get_one(Connection, connection_id)
+            assert connection.status == ConnectionStatus.ACTIVE.value
+            assert connection.refreshed_at is not None and web.clock.now() - connection.refreshed_at < pace
+        assert sync_due(web.runtime) == 2  # both organisations, the idle one too, on the same grant
+        with web.runtime.sessions() as session:
+            assert session.get_one(Organisation, web.organisation_ids()[idle]).last_sync_at == web.clock.now()
+        with pytest.raises(AuthRevoked):  # the first refresh token has long been rotated away
+            web.runtime.platform("xero").refresh(first, now=web.clock.now())
+    finally:
+        web.close()
