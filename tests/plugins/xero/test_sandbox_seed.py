@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
+import secrets
+import subprocess
+import sys
+import threading
 from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
 from connector.clock import FixedClock
+from connector.sandboxkit import pkce_challenge
 from plugins.xero.sandbox import XeroSandbox
 
 NOW = datetime(2026, 3, 10, 8, 30, tzinfo=UTC)
@@ -71,3 +77,42 @@ def test_the_command_line_knows_the_xero_sandbox() -> None:
     from connector.cli.sandbox import load_sandbox_class
 
     assert load_sandbox_class("xero") is XeroSandbox
+
+
+def test_the_standalone_command_serves_and_prints_what_any_client_needs() -> None:
+    """``arcadence sandbox xero --seed empty --auto-consent``: a plain HTTP client, told only what
+    the command printed, runs the PKCE code flow and reads the organisation's (empty) invoices."""
+    code = "from connector.cli.sandbox import sandbox; sandbox(prog_name='arcadence sandbox')"
+    command = [sys.executable, "-c", code, "xero", "--port", "0", "--seed", "empty", "--auto-consent"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
+        killer = threading.Timer(60, process.kill)  # a safety net only; the test does not wait on it
+        killer.start()
+        try:
+            assert process.stdout is not None
+            printed = [process.stdout.readline()]
+            while "Ctrl+C" not in printed[-1] and printed[-1]:
+                printed.append(process.stdout.readline())
+            said = {k.strip(): v.split("   (")[0].strip() for k, v in (line.split(":", 1) for line in printed[1:-1])}
+            base = printed[0].split(" running on ")[1].strip()
+            assert said["API base"] == f"{base}/api.xro/2.0" and said["webhook key"]
+            verifier = secrets.token_urlsafe(48)
+            consent = requests.get(said["authorize URL"], allow_redirects=False, timeout=10, params={
+                "client_id": said["client id"], "response_type": "code", "redirect_uri": "http://127.0.0.1:9/cb",
+                "scope": "offline_access accounting.invoices", "state": "s",
+                "code_challenge": pkce_challenge(verifier), "code_challenge_method": "S256",
+            })  # fmt: skip
+            code_ = parse_qs(urlsplit(consent.headers["Location"]).query)["code"][0]
+            tokens = requests.post(f"{said['identity URL']}/connect/token", timeout=10, data={
+                "grant_type": "authorization_code", "code": code_, "redirect_uri": "http://127.0.0.1:9/cb",
+                "code_verifier": verifier,
+            }, auth=(said["client id"], said["client secret"])).json()  # fmt: skip
+            bearer = {"Authorization": f"Bearer {tokens['access_token']}", "Accept": "application/json"}
+            tenants = requests.get(said["connections"], headers=bearer, timeout=10).json()
+            assert len(tenants) == 2 and tokens["refresh_token"]
+            headers = {**bearer, "xero-tenant-id": tenants[0]["tenantId"]}
+            answer = requests.get(f"{said['API base']}/Invoices", params={"page": "1"}, headers=headers, timeout=10)
+            assert answer.status_code == 200 and answer.json()["Invoices"] == []
+            assert answer.headers["X-DayLimit-Remaining"] == "4999"
+        finally:
+            killer.cancel()
+            process.terminate()
