@@ -46,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 ADMIN = os.environ.get("ARCADENCE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIRECT = "http://127.0.0.1:9/connect/quickbooks/callback"
 SYNC_LINE = re.compile(r"job=sync organisation=(\d+) outcome=(\w+) worker=(\S+) started=(\S+) finished=(\S+)")
-RUN_LINE = re.compile(r"connector\.schedule: collection_run organisation=(\d+) run_on=\S+ outcome=(queued|dry_run)")
+RUN_LINE = re.compile(r"job=collect organisation=(\d+) outcome=(queued|dry_run) ")
 WEBHOOK_SAMPLE = 50
 DEADLINE = 1800.0  # seconds per phase before the benchmark gives up
 

@@ -26,8 +26,6 @@ and the worker carries on; see :class:`Guarded`.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,6 +41,7 @@ from connector.errors import AuthRevoked, PlatformError, PluginError, RateLimite
 from connector.keepalive import keep_alive
 from connector.locks import organisation_lock
 from connector.mail import Mailer
+from connector.observe import log_outcome, worker_id
 from connector.platform import Entity
 from connector.runtime import Runtime
 from connector.schedule import run_due_collections
@@ -61,26 +60,15 @@ RECONCILED_WITHIN = timedelta(hours=20)
 BUSY_WAIT = 30.0
 """Seconds the reconcile's second pass waits for an organisation another worker is busy with."""
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 60.0
-
-
-def worker_id() -> str:
-    """This process, as claims and log lines name it: ``host:pid``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+DISPATCH_BATCH, DISPATCH_PASSES = 50, 20
+"""Outbox rows claimed per dispatcher pass, and passes per run of the dispatch job at most."""
 
 
 def report(
     job: str, organisation_id: int, outcome: str, *, started: datetime, finished: datetime, **extra: Any
 ) -> None:
-    """The one structured line of a job's work on one organisation."""
-    fields = {"worker": worker_id(), "started": started.isoformat(), "finished": finished.isoformat(), **extra}
-    text = " ".join(f"{key}={_value(value)}" for key, value in fields.items())
-    level = logging.INFO if outcome in {"synced", "reconciled"} else logging.WARNING
-    log.log(level, "job=%s organisation=%s outcome=%s %s", job, organisation_id, outcome, text)
-
-
-def _value(value: object) -> str:
-    text = str(value).replace("\n", " ")
-    return '"' + text.replace('"', "'") + '"' if (" " in text or not text) else text
+    """The one structured line of a job's work on one organisation (:func:`connector.observe.log_outcome`)."""
+    log_outcome(job, organisation_id, outcome, worker=worker_id(), started=started, finished=finished, **extra)
 
 
 # -- due syncs -------------------------------------------------------------------------------------
@@ -248,9 +236,15 @@ def dispatch(runtime: Runtime, mailer: Mailer) -> int:
     from connector.delivery import dispatcher
 
     worker = dispatcher(runtime, mailer, worker=worker_id())
-    result = worker.run_once()
+    sent = 0
+    for _ in range(DISPATCH_PASSES):  # a busy morning is sent now, not 50 reminders a minute
+        result = worker.run_once(limit=DISPATCH_BATCH)
+        sent += result.sent
+        handled = result.sent + result.cancelled + result.postponed + result.held + result.failed + result.stale
+        if handled + result.lost < DISPATCH_BATCH:
+            break  # the queue is empty for now
     worker.retry_notes()
-    return result.sent
+    return sent
 
 
 # -- the scheduler ---------------------------------------------------------------------------------
@@ -330,6 +324,9 @@ def start(runtime: Runtime, mailer: Mailer | None = None, *, pace: Pace | None =
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         # APScheduler logs every run at INFO; the jobs' own lines say what happened.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # A pass still running when its next tick comes is the normal case under load (the tick is
+    # skipped, max_instances=1), not a warning an operator should be paged for.
+    logging.getLogger("apscheduler.scheduler").addFilter(_not_still_running)
     scheduler = BackgroundScheduler(
         timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
     )
@@ -346,6 +343,10 @@ def start(runtime: Runtime, mailer: Mailer | None = None, *, pace: Pace | None =
         add("dispatch", dispatch, "interval", runtime, mailer, seconds=pace.minute)
     scheduler.start()
     return scheduler
+
+
+def _not_still_running(record: logging.LogRecord) -> bool:
+    return "maximum number of running instances reached" not in record.getMessage()
 
 
 def _sync_due_every(runtime: Runtime, every: timedelta) -> int:

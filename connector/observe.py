@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -20,10 +22,15 @@ from connector.errors import AuthRevoked, PlatformError, PluginError, RateLimite
 log = logging.getLogger("arcadence.jobs")
 
 #: Outcomes that need someone's attention sooner or later: logged as warnings.
-PROBLEMS = frozenset({"failed", "error", "needs_reauth", "rate_limited", "in_doubt"})
+PROBLEMS = frozenset({"failed", "error", "needs_reauth", "rate_limited", "in_doubt", "bad_settings"})
 
 
-def log_outcome(job: str, org_id: int | None, outcome: str, **fields: Any) -> str:
+def worker_id() -> str:
+    """This process, as claims and log lines name it: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def log_outcome(job: str, org_id: int | None, outcome: str, *, exc_info: bool = False, **fields: Any) -> str:
     """Log what ``job`` did for organisation ``org_id`` and return the line.
 
     Args:
@@ -31,12 +38,13 @@ def log_outcome(job: str, org_id: int | None, outcome: str, **fields: Any) -> st
         org_id: the organisation (None for work that belongs to none).
         outcome: a short word: ``synced``, ``rate_limited``, ``needs_reauth``, ``failed``…
             (:func:`outcome_of` names the outcome of an exception).
+        exc_info: add the traceback of the exception being handled (for unexpected errors).
         fields: anything else worth a column (counts, ``retry_after``, ``duration_ms``, ``worker``).
     """
     pairs = {"job": job, "organisation": org_id, "outcome": outcome, **fields}
     line = " ".join(f"{key}={_value(value)}" for key, value in pairs.items())
     level = logging.WARNING if outcome in PROBLEMS else logging.INFO
-    log.log(level, "%s", line, extra={"arcadence": pairs})
+    log.log(level, "%s", line, extra={"arcadence": pairs}, exc_info=exc_info)
     return line
 
 

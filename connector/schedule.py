@@ -32,20 +32,19 @@ business-days-only policies quiet on days off, so the run must happen on the day
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from connector.db import Connection, ConnectionStatus, Customer, Organisation, Policy
 from connector.db.activity import ActivityLog
+from connector.observe import log_outcome, worker_id
 from connector.outbox import CollectResult, collect
 from connector.runtime import Runtime
 from core.schedule import RunSchedule, ScheduleError, due_run, next_run_at, parse_run_time
-
-log = logging.getLogger(__name__)
 
 #: How long a claimed run is ours before another worker may take it over (a run takes seconds).
 RUN_LEASE = timedelta(minutes=30)
@@ -53,8 +52,10 @@ RUN_LEASE = timedelta(minutes=30)
 RETRY_AFTER_FAILURE = timedelta(minutes=15)
 #: When an organisation whose schedule settings are unusable is looked at again.
 RETRY_AFTER_BAD_SETTINGS = timedelta(hours=1)
-#: Organisations claimed per call.
-RUN_BATCH = 100
+#: Organisations claimed at a time: small, so that several workers share a busy morning evenly.
+RUN_BATCH = 10
+#: Organisations run per call of :func:`run_due_collections` at most (the next tick goes on).
+RUN_LIMIT = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,12 @@ def schedule_organisation(session: Session, org: Organisation, now: datetime) ->
 def claim_due_runs(session: Session, now: datetime, limit: int) -> list[RunClaim]:
     """Claim up to ``limit`` organisations whose ``next_run_at`` has come (or was never set), in
     the caller's transaction; returns the runs that are due. See the module docstring."""
+    return _claim_batch(session, now, limit)[1]
+
+
+def _claim_batch(session: Session, now: datetime, limit: int) -> tuple[int, list[RunClaim]]:
+    """:func:`claim_due_runs`, plus how many organisations it looked at (fewer than ``limit``:
+    nothing else is due now)."""
     due = session.scalars(
         select(Organisation)
         .where(or_(Organisation.next_run_at <= now, Organisation.next_run_at.is_(None)))
@@ -137,17 +144,24 @@ def claim_due_runs(session: Session, now: datetime, limit: int) -> list[RunClaim
         if run_on is not None:
             claims.append(RunClaim(org.id, run_on, new_next))
         else:
-            log.info("collection_run organisation=%s outcome=rescheduled next_run_at=%s", org.id, new_next.isoformat())
-    return claims
+            log_outcome("collect", org.id, "rescheduled", worker=worker_id(), next_run_at=new_next)
+    return len(due), claims
 
 
-def run_due_collections(runtime: Runtime, *, limit: int = RUN_BATCH) -> int:
-    """Run the collection of every organisation whose run is due now (at most ``limit``
-    organisations per call); returns how many runs were recorded (dry runs included)."""
-    now = runtime.clock.now()
-    with runtime.sessions.begin() as session:
-        claims = claim_due_runs(session, now, limit)
-    return sum(1 for claim in claims if _run(runtime, claim))
+def run_due_collections(runtime: Runtime, *, limit: int = RUN_LIMIT, batch: int = RUN_BATCH) -> int:
+    """Run the collection of every organisation whose run is due now, claiming ``batch`` at a
+    time and looking at ``limit`` organisations per call at most; returns how many runs were
+    recorded (dry runs included)."""
+    recorded = looked_at = 0
+    while looked_at < limit:
+        size = min(batch, limit - looked_at)
+        with runtime.sessions.begin() as session:
+            examined, claims = _claim_batch(session, runtime.clock.now(), size)
+        looked_at += examined
+        recorded += sum(1 for claim in claims if _run(runtime, claim))
+        if examined < size:
+            break
+    return recorded
 
 
 def _decide(session: Session, org: Organisation, now: datetime) -> tuple[date | None, datetime]:
@@ -155,7 +169,7 @@ def _decide(session: Session, org: Organisation, now: datetime) -> tuple[date | 
     try:
         schedule = schedule_of(session, org)
     except ScheduleError as exc:
-        log.warning("collection_run organisation=%s outcome=bad_settings error=%s", org.id, exc)
+        log_outcome("collect", org.id, "bad_settings", worker=worker_id(), error=exc)
         return None, now + RETRY_AFTER_BAD_SETTINGS
     run_on = due_run(schedule, org.last_run_on, now)
     if run_on is not None:
@@ -170,12 +184,14 @@ def _run(runtime: Runtime, claim: RunClaim) -> bool:
     try:
         result = collect(runtime.sessions, claim.organisation_id, runtime.clock, dry_run=reason is not None)
     except Exception:  # a job loop: any failure of one organisation is logged, the others go on
-        log.warning(
-            "collection_run organisation=%s run_on=%s outcome=failed retry_in=%s",
+        log_outcome(
+            "collect",
             claim.organisation_id,
-            claim.run_on,
-            RETRY_AFTER_FAILURE,
+            "failed",
             exc_info=True,
+            worker=worker_id(),
+            run_on=claim.run_on,
+            retry_in=RETRY_AFTER_FAILURE,
         )
         _retry_later(runtime, claim)
         return False
@@ -212,9 +228,9 @@ def _record(runtime: Runtime, claim: RunClaim, result: CollectResult, reason: st
             .execution_options(synchronize_session=False)
         )
         if recorded.rowcount != 1:  # type: ignore[attr-defined]
-            log.info("collection_run organisation=%s run_on=%s outcome=already_recorded", org.id, claim.run_on)
+            log_outcome("collect", org.id, "already_recorded", worker=worker_id(), run_on=claim.run_on)
             return False
-        counts = {
+        counts: dict[str, Any] = {
             "planned": len(result.plan.touches),
             "created": result.created,
             "existing": result.existing,
@@ -229,15 +245,9 @@ def _record(runtime: Runtime, claim: RunClaim, result: CollectResult, reason: st
             summary=_summary(claim.run_on, outcome, reason, counts),
             data={"run_on": claim.run_on.isoformat(), "outcome": outcome, "reason": reason, **counts},
         )
-    log.info(
-        "collection_run organisation=%s run_on=%s outcome=%s%s %s next_run_at=%s",
-        claim.organisation_id,
-        claim.run_on,
-        outcome,
-        f" reason={reason}" if reason else "",
-        " ".join(f"{key}={value}" for key, value in counts.items()),
-        following.isoformat(),
-    )
+    fields: dict[str, Any] = {"worker": worker_id(), "run_on": claim.run_on}
+    fields.update({"reason": reason} if reason else {})
+    log_outcome("collect", claim.organisation_id, outcome, **fields, **counts, next_run_at=following)
     return True
 
 

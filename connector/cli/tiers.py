@@ -76,6 +76,7 @@ def worker(ctx: click.Context, tick: float, minute: float, sync_interval: int) -
     """
     from connector import jobs
     from connector.mail import mailer_from_environment
+    from connector.observe import worker_id
     from connector.runtime import build_runtime
 
     settings = settings_from(ctx)
@@ -84,7 +85,7 @@ def worker(ctx: click.Context, tick: float, minute: float, sync_interval: int) -
     pace = jobs.Pace(tick=tick, minute=minute, sync_every=timedelta(minutes=sync_interval))
     with _until_stopped() as stop:
         scheduler = jobs.start(runtime, mailer, pace=pace)
-        click.echo(f"arcadence worker {jobs.worker_id()} is running (SIGTERM or Ctrl+C to stop)")
+        click.echo(f"arcadence worker {worker_id()} is running (SIGTERM or Ctrl+C to stop)")
         try:
             _wait(stop)
         finally:

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from connector.clock import FixedClock
 from connector.config import Settings
@@ -387,3 +387,23 @@ def test_two_workers_ticking_at_once_record_one_run_per_organisation(runtime: Ru
     assert errors == []
     for org in orgs:
         assert [d for d, _ in recorded_runs(runtime, ids[org.name])] == [day]
+
+
+def test_one_call_runs_every_due_organisation_past_a_batch_that_only_needed_rescheduling(runtime: Runtime) -> None:
+    saturday = date(2026, 3, 28)
+    clock_of(runtime).advance(local(BERLIN, saturday, 8) - runtime.clock.now())
+    weekday_orgs = tuple(Org(f"weekdays-{i}", "Europe/Berlin", time(7, 0), "DE") for i in range(12))
+    daily_orgs = tuple(Org(f"daily-{i}", "Europe/Berlin", time(7, 30), "DE", every_day=True) for i in range(3))
+    ids = add_orgs(runtime, weekday_orgs + daily_orgs)
+    with runtime.sessions.begin() as session:  # as if settings had changed: looked at first, not due today
+        session.execute(
+            update(Organisation)
+            .where(Organisation.id.in_([ids[org.name] for org in weekday_orgs]))
+            .values(next_run_at=local(BERLIN, saturday, 7))
+        )
+    assert run_due_collections(runtime, batch=5) == len(daily_orgs)
+    for org in daily_orgs:
+        assert [d for d, _ in recorded_runs(runtime, ids[org.name])] == [saturday]
+    with runtime.sessions() as session:
+        monday = local(BERLIN, date(2026, 3, 30), 7)
+        assert {session.get_one(Organisation, ids[org.name]).next_run_at for org in weekday_orgs} == {monday}
