@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,14 +79,19 @@ def sync(ctx: click.Context, org: str, full: bool) -> None:
 
 
 @click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per organisation, one per line (for scripts).")
 @click.pass_context
-def status(ctx: click.Context) -> None:
+def status(ctx: click.Context, as_json: bool) -> None:
     """Every organisation: connection, last and next sync, next collection run, parking, outbox
     backlog, sends in doubt, quarantined records and pending webhooks."""
     runtime = _runtime(ctx)
     try:
         with runtime.sessions() as session:
             rows = organisation_statuses(session, runtime.clock.now())
+            if as_json:
+                for row in rows:
+                    click.echo(json.dumps(row.as_dict(), sort_keys=True))
+                return
             if not rows:
                 click.echo("no organisation is connected")
             for row in rows:

@@ -5,9 +5,13 @@ job logs per organisation and outcome (``connector.observe``)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import signal
+import socket
 import subprocess
-from datetime import date, timedelta
+import urllib.request
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -190,7 +194,49 @@ def test_the_status_command_prints_every_organisation(env: dict[str, str], sqlit
     assert "last sync:  never   next sync: not planned   next collection run: not planned" in idle
 
 
+def test_the_status_command_prints_json_lines_for_scripts(env: dict[str, str], sqlite_url: str) -> None:
+    upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    _two_orgs(session_factory(engine))
+    engine.dispose()
+    done = subprocess.run(
+        [".venv/bin/arcadence", "status", "--json"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    busy, idle = (json.loads(line) for line in done.stdout.splitlines())
+    assert (busy["name"], busy["connection"], busy["healthy"]) == ("Busy", "active", False)
+    assert datetime.fromisoformat(busy["next_run_at"]) == NEXT_RUN
+    assert (busy["outbox_pending"], busy["in_doubt"], busy["quarantined"], busy["webhooks_pending"]) == (3, 1, 1, 1)
+    assert (idle["name"], idle["connection"], idle["last_sync_at"]) == ("Idle", "none", None)
+
+
 # -- health endpoints -----------------------------------------------------------------------------
+
+
+def test_the_web_tier_alone_serves_healthz_and_stops_on_sigterm(env: dict[str, str], sqlite_url: str) -> None:
+    upgrade(sqlite_url)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    web = subprocess.Popen(
+        [".venv/bin/arcadence", "web"],
+        env={**env, "ARCADENCE_PORT": str(port)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert web.stdout is not None
+        first = web.stdout.readline()
+        while first and "is serving" not in first:
+            first = web.stdout.readline()
+        assert f"http://127.0.0.1:{port}/" in first and "no jobs run here" in first
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30) as response:
+            assert (response.status, json.load(response)) == (200, {"status": "ok", "database": "ok"})
+    finally:
+        web.send_signal(signal.SIGTERM)
+        rest, _ = web.communicate(timeout=60)
+    assert web.returncode == 0 and rest.rstrip().endswith("stopped")
 
 
 def test_healthz_answers_200_when_the_database_answers(world: World) -> None:
