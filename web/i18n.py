@@ -11,6 +11,7 @@ from __future__ import annotations
 import flask_babel
 from flask import Flask, request, session
 from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 LANGUAGES = ("en", "de")
@@ -18,6 +19,23 @@ LANGUAGES = ("en", "de")
 SESSION_KEY = "locale"
 
 babel = Babel()
+
+#: How a step's action reads (docs/GLOSSARY.md, "Action"); the codes stay English in stored data.
+ACTION_NAMES = {
+    "email": _l("email"),
+    "call": _l("call"),
+    "letter": _l("letter"),
+    "notify_owner": _l("notify owner"),
+    "agency": _l("agency"),
+    "legal": _l("legal"),
+    "writeoff_review": _l("writeoff review"),
+}
+
+
+def action_name(code: object) -> str:
+    """The UI name of a step action (or of a message channel, which shares the names)."""
+    value = str(getattr(code, "value", code))
+    return str(ACTION_NAMES.get(value, value.replace("_", " ")))
 
 
 def select_locale() -> str:
@@ -44,4 +62,5 @@ def init_app(app: Flask) -> None:
         format_decimal=flask_babel.format_decimal,
         format_number=flask_babel.format_number,
         format_percent=flask_babel.format_percent,
+        action_name=action_name,
     )
