@@ -30,6 +30,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from connector.render import default_keys
 from core.policy import MAHNWESEN_STANDARD_DE, STANDARD_B2B_EN, Action, Policy, PolicyError, Step
+from web.i18n import ACTION_NAMES
 
 #: The shipped policies an admin can start from, by the form's value.
 DEFAULTS: dict[str, Policy] = {"en": STANDARD_B2B_EN, "de": MAHNWESEN_STANDARD_DE}
@@ -41,7 +42,7 @@ _STEP_KEY = re.compile(r"[a-z0-9_]{1,40}")
 
 
 def _action_choices() -> list[SelectChoice]:
-    return [SelectChoice(a.value, a.value.replace("_", " ")) for a in Action]
+    return [SelectChoice(a.value, ACTION_NAMES[a.value]) for a in Action]
 
 
 def _template_choices() -> list[SelectChoice]:
