@@ -42,7 +42,13 @@ from connector.db import (
     PolicyStep,
 )
 from connector.runtime import Runtime, build_runtime
-from connector.schedule import RETRY_AFTER_FAILURE, run_due_collections, schedule_organisation
+from connector.schedule import (
+    RETRY_AFTER_FAILURE,
+    RUN_LEASE,
+    claim_due_runs,
+    run_due_collections,
+    schedule_organisation,
+)
 
 TICK = timedelta(minutes=10)
 
@@ -407,3 +413,33 @@ def test_one_call_runs_every_due_organisation_past_a_batch_that_only_needed_resc
     with runtime.sessions() as session:
         monday = local(BERLIN, date(2026, 3, 30), 7)
         assert {session.get_one(Organisation, ids[org.name]).next_run_at for org in weekday_orgs} == {monday}
+
+
+def test_a_run_claimed_by_a_worker_that_died_runs_once_when_its_lease_ends(runtime: Runtime) -> None:
+    day = date(2026, 3, 30)
+    clock = clock_of(runtime)
+    clock.advance(local(BERLIN, day, 7, 5) - runtime.clock.now())
+    ids = add_orgs(runtime, (BERLIN,))
+    with runtime.sessions.begin() as session:  # a worker claims the run, then dies before acting
+        (claim,) = claim_due_runs(session, runtime.clock.now(), 10)
+    assert claim.run_on == day and claim.lease_until == runtime.clock.now() + RUN_LEASE
+    tick(runtime, runtime.clock.now(), claim.lease_until)
+    assert recorded_runs(runtime, ids[BERLIN.name]) == [], "nobody else runs it while the lease holds"
+    tick(runtime, claim.lease_until, claim.lease_until + 3 * TICK)
+    assert [d for d, _ in recorded_runs(runtime, ids[BERLIN.name])] == [day]
+
+
+def test_a_run_claimed_before_midnight_by_a_worker_that_died_is_not_replayed_the_next_day(
+    runtime: Runtime,
+) -> None:
+    day = date(2026, 3, 30)
+    clock = clock_of(runtime)
+    clock.advance(local(BERLIN, day, 23, 50) - runtime.clock.now())
+    ids = add_orgs(runtime, (BERLIN_0230,), last_run_on=day - timedelta(days=1))
+    with runtime.sessions.begin() as session:  # due since 02:30; claimed at 23:50, then the worker dies
+        (claim,) = claim_due_runs(session, runtime.clock.now(), 10)
+    assert claim.run_on == day
+    tick(runtime, claim.lease_until, local(BERLIN, day + timedelta(days=1), 2, 0))
+    assert recorded_runs(runtime, ids[BERLIN_0230.name]) == []
+    tick(runtime, local(BERLIN, day + timedelta(days=1), 2, 0), local(BERLIN, day + timedelta(days=1), 3, 0))
+    assert [d for d, _ in recorded_runs(runtime, ids[BERLIN_0230.name])] == [day + timedelta(days=1)]
