@@ -16,7 +16,7 @@ import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -25,11 +25,11 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
-from connector.clock import SystemClock
+from connector.clock import FixedClock, SystemClock
 from connector.config import Settings
-from connector.db import Organisation
+from connector.db import Connection, Firm, Organisation
 from connector.db.session import make_engine, upgrade
-from connector.jobs import BACKOFF_MAX, Guarded, sync_due
+from connector.jobs import BACKOFF_MAX, SYNC_EVERY, Guarded, claim_due, sync_due
 from connector.locks import organisation_lock
 from connector.runtime import Runtime, build_runtime
 from tests.integration.smtp_server import SmtpServer
@@ -239,6 +239,31 @@ def test_a_lost_connection_frees_the_organisation_lock_for_the_other_workers(
             assert held, "the first worker works again once the database is back"
     finally:
         other.dispose()
+
+
+def test_a_sync_claimed_by_a_worker_that_died_is_due_again_after_one_interval(postgres_url: str) -> None:
+    upgrade(postgres_url)
+    clock = FixedClock(datetime(2026, 3, 10, 8, 0, tzinfo=UTC))
+    runtime = build_runtime(_settings(postgres_url, Path("/tmp"), Fernet.generate_key()), configs={}, clock=clock)
+    try:
+        now = clock.now()
+        with runtime.sessions.begin() as session:
+            firm = Firm(name="F", created_at=now)
+            connection = Connection(firm=firm, platform="quickbooks", status="active", created_at=now, updated_at=now)
+            org = Organisation(
+                firm=firm, connection=connection, platform="quickbooks", external_id="r1", name="O",
+                created_at=now, next_sync_at=now,
+            )  # fmt: skip
+            session.add(org)
+            session.flush()
+            org_id = org.id
+        assert claim_due(runtime) == [org_id]  # the worker that took it dies here, before syncing
+        clock.advance(SYNC_EVERY - timedelta(seconds=1))
+        assert claim_due(runtime) == [], "still leased to the dead worker"
+        clock.advance(timedelta(seconds=1))
+        assert claim_due(runtime) == [org_id], "the lease has ended: another worker takes it"
+    finally:
+        runtime.close()
 
 
 # -- a real worker process ------------------------------------------------------------------------
