@@ -157,6 +157,7 @@ def test_german_ledger_uses_the_glossary(german_world: World, objects: dict[str,
     assert "Mahnpause" in page and "Mahnsperre" in page
     page = _page(german_world, "alice", f"/orgs/{org}/cadence")
     assert "Mahnverfahren" in page and "Testmodus" in page
+    assert "<td>E-Mail</td>" in page, "a step's action by its German name"
 
 
 def test_form_errors_are_german_for_a_german_user(german_world: World) -> None:
