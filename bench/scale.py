@@ -117,8 +117,11 @@ def database() -> Iterator[str]:
     from connector.db.session import upgrade
 
     name = f"arcadence_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        with psycopg.connect(ADMIN, autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.OperationalError as exc:
+        raise SystemExit(f"bench/scale.py needs PostgreSQL (ARCADENCE_BENCH_PG, `make postgres`): {exc}") from None
     url = ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) + f"/{name}"
     try:
         upgrade(url)
