@@ -83,14 +83,42 @@ class PolicyError:
 
     Attributes:
         field: the field at fault, as a path (``"steps[2].level"``).
-        message: what is wrong, in one line.
+        message: what is wrong, in one line (English).
+        code: which rule, a key of :data:`POLICY_MESSAGES` (empty for a finding made elsewhere).
+        params: the values filled into that rule's wording, by placeholder name.
     """
 
     field: str
     message: str
+    code: str = ""
+    params: tuple[tuple[str, str | int], ...] = ()
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
+
+
+#: The English wording of each violation, by code, with named placeholders (a UI translates the
+#: code with the same placeholders; the message is this text filled in).
+POLICY_MESSAGES: dict[str, str] = {
+    "no_email_step": "needs at least one email step",
+    "first_touch_too_low": (
+        "%(value)s is below the level of the first step after the due date (%(step)s, level %(level)s): "
+        "overdue invoices could never be chased"
+    ),
+    "days_range": "must be between 0 and %(max)s days, not %(value)s",
+    "negative_amount": "must be a non-negative amount, not %(value)s",
+    "level_range": "must be between 0 and %(max)s, not %(value)s",
+    "no_steps": "a policy needs at least one step",
+    "empty": "must not be empty",
+    "duplicate_step": "duplicate step id %(value)s",
+    "offset_range": "must be within ±%(max)s days",
+    "offset_order": "%(value)s must be after the previous step's %(before)s (steps go by offset)",
+    "level_order": "%(value)s is below the previous step's level %(before)s",
+}
+
+
+def _error(field: str, code: str, **params: str | int) -> PolicyError:
+    return PolicyError(field, POLICY_MESSAGES[code] % params, code, tuple(params.items()))
 
 
 def validate(policy: Policy) -> list[PolicyError]:
@@ -105,14 +133,16 @@ def validate(policy: Policy) -> list[PolicyError]:
     errors = _check_settings(policy)
     errors += _check_steps(policy.steps)
     if not any(step.action is Action.EMAIL for step in policy.steps):
-        errors.append(PolicyError("steps", "needs at least one email step"))
+        errors.append(_error("steps", "no_email_step"))
     first_after_due = next((step for step in policy.steps if step.offset_days > 0), None)
     if first_after_due is not None and policy.first_touch_max_level < first_after_due.level:
         errors.append(
-            PolicyError(
+            _error(
                 "first_touch_max_level",
-                f"{policy.first_touch_max_level} is below the level of the first step after the due date "
-                f"({first_after_due.id!r}, level {first_after_due.level}): overdue invoices could never be chased",
+                "first_touch_too_low",
+                value=policy.first_touch_max_level,
+                step=repr(first_after_due.id),
+                level=first_after_due.level,
             )
         )
     return errors
@@ -125,17 +155,13 @@ def _check_settings(policy: Policy) -> list[PolicyError]:
         ("promise_grace_days", policy.promise_grace_days),
     ):
         if not 0 <= value <= MAX_SPACING_DAYS:
-            errors.append(PolicyError(field, f"must be between 0 and {MAX_SPACING_DAYS} days, not {value}"))
+            errors.append(_error(field, "days_range", max=MAX_SPACING_DAYS, value=value))
     if not policy.min_balance.is_finite() or policy.min_balance < 0:
-        errors.append(PolicyError("min_balance", f"must be a non-negative amount, not {policy.min_balance}"))
+        errors.append(_error("min_balance", "negative_amount", value=str(policy.min_balance)))
     if not 0 <= policy.first_touch_max_level <= MAX_LEVEL:
-        errors.append(
-            PolicyError(
-                "first_touch_max_level", f"must be between 0 and {MAX_LEVEL}, not {policy.first_touch_max_level}"
-            )
-        )
+        errors.append(_error("first_touch_max_level", "level_range", max=MAX_LEVEL, value=policy.first_touch_max_level))
     if not policy.steps:
-        errors.append(PolicyError("steps", "a policy needs at least one step"))
+        errors.append(_error("steps", "no_steps"))
     return errors
 
 
@@ -145,16 +171,16 @@ def _check_steps(steps: tuple[Step, ...]) -> list[PolicyError]:
     for index, step in enumerate(steps):
         where = f"steps[{index}]"
         if not step.id:
-            errors.append(PolicyError(f"{where}.id", "must not be empty"))
+            errors.append(_error(f"{where}.id", "empty"))
         elif step.id in seen:
-            errors.append(PolicyError(f"{where}.id", f"duplicate step id {step.id!r}"))
+            errors.append(_error(f"{where}.id", "duplicate_step", value=repr(step.id)))
         seen.add(step.id)
         if not -MAX_OFFSET_DAYS <= step.offset_days <= MAX_OFFSET_DAYS:
-            errors.append(PolicyError(f"{where}.offset_days", f"must be within ±{MAX_OFFSET_DAYS} days"))
+            errors.append(_error(f"{where}.offset_days", "offset_range", max=MAX_OFFSET_DAYS))
         if not 0 <= step.level <= MAX_LEVEL:
-            errors.append(PolicyError(f"{where}.level", f"must be between 0 and {MAX_LEVEL}, not {step.level}"))
+            errors.append(_error(f"{where}.level", "level_range", max=MAX_LEVEL, value=step.level))
         if not step.template:
-            errors.append(PolicyError(f"{where}.template", "must not be empty"))
+            errors.append(_error(f"{where}.template", "empty"))
         if index:
             errors += _check_order(where, steps[index - 1], step)
     return errors
@@ -165,14 +191,9 @@ def _check_order(where: str, before: Step, step: Step) -> list[PolicyError]:
     # which is never what the admin meant.
     errors: list[PolicyError] = []
     if step.offset_days <= before.offset_days:
-        errors.append(
-            PolicyError(
-                f"{where}.offset_days",
-                f"{step.offset_days} must be after the previous step's {before.offset_days} (steps go by offset)",
-            )
-        )
+        errors.append(_error(f"{where}.offset_days", "offset_order", value=step.offset_days, before=before.offset_days))
     if step.level < before.level:
-        errors.append(PolicyError(f"{where}.level", f"{step.level} is below the previous step's level {before.level}"))
+        errors.append(_error(f"{where}.level", "level_order", value=step.level, before=before.level))
     return errors
 
 

@@ -36,6 +36,24 @@ from web.i18n import ACTION_NAMES
 DEFAULTS: dict[str, Policy] = {"en": STANDARD_B2B_EN, "de": MAHNWESEN_STANDARD_DE}
 #: Room for a new step or two under the existing ones.
 BLANK_STEPS = 2
+#: :data:`core.policy.POLICY_MESSAGES` in the UI's language (the same English text, extracted for
+#: the catalog; a test keeps the two in step).
+POLICY_WORDING = {
+    "no_email_step": _l("needs at least one email step"),
+    "first_touch_too_low": _l(
+        "%(value)s is below the level of the first step after the due date (%(step)s, level %(level)s): "
+        "overdue invoices could never be chased"
+    ),
+    "days_range": _l("must be between 0 and %(max)s days, not %(value)s"),
+    "negative_amount": _l("must be a non-negative amount, not %(value)s"),
+    "level_range": _l("must be between 0 and %(max)s, not %(value)s"),
+    "no_steps": _l("a policy needs at least one step"),
+    "empty": _l("must not be empty"),
+    "duplicate_step": _l("duplicate step id %(value)s"),
+    "offset_range": _l("must be within ±%(max)s days"),
+    "offset_order": _l("%(value)s must be after the previous step's %(before)s (steps go by offset)"),
+    "level_order": _l("%(value)s is below the previous step's level %(before)s"),
+}
 MAX_MIN_BALANCE = Decimal("1000000000")
 """A threshold above a billion is a typo (and would not fit the money column for long)."""
 _STEP_KEY = re.compile(r"[a-z0-9_]{1,40}")
@@ -146,10 +164,18 @@ def place_errors(form: PolicyForm, rows: list[StepForm], errors: list[PolicyErro
     for error in errors:
         field = _field(form, rows, error.field)
         if field is None:
-            general.append(str(error))
+            general.append(f"{error.field}: {policy_message(error)}")
         else:
-            field.errors = [*field.errors, error.message]
+            field.errors = [*field.errors, policy_message(error)]
     return general
+
+
+def policy_message(error: PolicyError) -> str:
+    """A finding of :func:`core.policy.validate` in the UI's language."""
+    wording = POLICY_WORDING.get(error.code)
+    if wording is None:
+        return error.message
+    return str(wording) % dict(error.params)
 
 
 def _field(form: PolicyForm, rows: list[StepForm], path: str) -> Field | None:

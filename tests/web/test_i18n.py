@@ -9,6 +9,7 @@ German, or for a visitor whose browser asks for it, and English otherwise.
 from __future__ import annotations
 
 import dataclasses
+import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -171,3 +172,25 @@ def test_form_errors_are_german_for_a_german_user(german_world: World) -> None:
     assert response.status_code == 400
     assert "Keine IANA-Zeitzone" in page
     assert "Dieses Feld wird benötigt." in page  # WTForms' InputRequired, from its own catalog
+
+
+def test_the_cadence_rules_have_one_wording_in_core_and_in_the_catalog() -> None:
+    from core.policy import POLICY_MESSAGES
+    from web.forms_cadence import POLICY_WORDING
+
+    assert {code: str(text) for code, text in POLICY_WORDING.items()} == POLICY_MESSAGES
+
+
+def test_a_cadence_rule_is_told_in_german_next_to_its_field(german_world: World) -> None:
+    from tests.web.test_cadence import _form, _start
+
+    org = german_world.orgs["A"]
+    policy_id = _start(german_world, org)
+    _set_locale(german_world, "alice", "de")
+    client = german_world.client("alice")
+    answer = client.post(
+        f"/orgs/{org}/cadence/policies/{policy_id}", data={**_form(client, org, policy_id), "steps-2-level": "1"}
+    )
+    assert answer.status_code == 400
+    error = re.search(r'<span class="error" id="steps-2-level-error">([^<]*)</span>', answer.get_data(as_text=True))
+    assert error and html.unescape(error.group(1)) == "1 liegt unter der Mahnstufe 2 des vorigen Schritts"
