@@ -2,6 +2,7 @@
 
 Each module has a ``main()`` and runs as a script; benchmarks print ratios, API-call counts and
 peak memory, and are never part of the test suite.
+scale.py (500 organisations, 4 worker processes) needs PostgreSQL on 127.0.0.1:5432 (`make postgres`).
 """
 
 from __future__ import annotations
