@@ -26,6 +26,7 @@ from connector.clock import Clock
 from connector.db import Organisation, WebhookEvent
 from connector.errors import PlatformError
 from connector.locks import organisation_lock
+from connector.observe import log_outcome, outcome_of
 from connector.platform import Entity, OrgAccess, Platform, WebhookNotice
 from connector.sync import sync_organisation
 from connector.sync.upsert import PageWriter
@@ -195,14 +196,16 @@ def process_pending(
         with organisation_lock(engine, org_id) as held:  # type: ignore[arg-type]
             if not held:
                 _release(sessions, org_events)
+                log_outcome("webhooks", org_id, "busy", worker=worker, events=len(org_events))
                 continue
             try:
                 _apply(sessions, platform_of(org.platform), access_of(org), org, org_events, clock)
             except PlatformError as exc:
                 _finish(sessions, org_events, status=None, error=str(exc), now=clock.now())
-                log.warning("webhook events of organisation %s failed: %s", org_id, exc)
+                log_outcome("webhooks", org_id, outcome_of(exc), worker=worker, events=len(org_events), error=exc)
                 continue
             _finish(sessions, org_events, status="done", error=None, now=clock.now())
+        log_outcome("webhooks", org_id, "processed", worker=worker, events=len(org_events))
         done += len(org_events)
     return done
 
