@@ -18,7 +18,6 @@ LANGUAGES = ("en", "de")
 #: The session key of a visitor's choice (signed-in users keep theirs in ``users.locale``).
 SESSION_KEY = "locale"
 
-babel = Babel()
 
 #: How a step's action reads (docs/GLOSSARY.md, "Action"); the codes stay English in stored data.
 ACTION_NAMES = {
@@ -52,7 +51,9 @@ def select_locale() -> str:
 def init_app(app: Flask) -> None:
     """Bind Flask-Babel to ``app``."""
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
-    babel.init_app(app, locale_selector=select_locale)
+    # One Babel per app: a shared instance keeps one translations cache for every app it is bound
+    # to, so a second app with other translation directories would read the first one's catalog.
+    Babel(app, locale_selector=select_locale)
     # The names the templates use (the conventions'), besides Flask-Babel's own ``dateformat`` etc.
     app.jinja_env.filters.update(
         format_date=flask_babel.format_date,

@@ -85,6 +85,16 @@ def test_invoices_export_has_what_the_ledger_page_lists(world: World, ledger: Le
     assert exported == listed and exported
 
 
+@pytest.mark.parametrize("query", ["?bucket=31-60", "?level=2&owner=me", "?status=all"])
+def test_the_ledger_page_links_its_own_list_as_csv(world: World, ledger: Ledger, query: str) -> None:
+    client = world.client("bob")
+    html = page(client.get(f"/orgs/{ledger.org_id}/invoices{query}"))
+    link = re.search(r'<a id="export-csv" href="([^"]+)"', html)
+    assert link, "the page offers its list as CSV"
+    exported = [r["number"] for r in rows(client.get(link.group(1).replace("&amp;", "&")))]
+    assert exported == invoice_numbers(html)
+
+
 def test_wrong_filter_is_refused_with_the_ledgers_message(world: World, ledger: Ledger) -> None:
     response = export(world, ledger.org_id, "customers", "?bucket=forever")
     assert response.status_code == 400 and response.mimetype == "text/plain"
