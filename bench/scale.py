@@ -244,18 +244,18 @@ def morning_sync(runtime: Any, workers: Workers, org_ids: list[int]) -> None:
     overlapping = sum(
         1 for found in runs.values() for a, b in zip(sorted(found), sorted(found)[1:], strict=False) if b[0] < a[1]
     )
-    per_worker = Counter(who for found in runs.values() for _, _, who in found)
+    per_worker = [sum(outcome == "synced" for _, outcome, *_ in SYNC_LINE.findall(text)) for text in workers.texts()]
     print(
         f"phase 1, morning sync of {len(org_ids)} organisations: {seconds:.1f} s,"
         f" {len(org_ids) / seconds * 60:.0f} syncs/min"
     )
     print(f"  sync duration per organisation: {_spread(durations)}")
-    print(f"  claims (syncs) per worker: {sorted(per_worker.values(), reverse=True)}")
+    print(f"  claims (syncs) per worker: {sorted(per_worker, reverse=True)}")
     print(f"  duplicate work: {twice} extra sync(s), {overlapping} at once by two workers (goal 0, 0)")
     print(f"  organisations never synced: {len(set(org_ids) - set(runs))} (goal 0)")
 
 
-def webhooks(runtime: Any, workers: Workers, companies: Companies, org_ids: list[int]) -> None:
+def webhooks(runtime: Any, workers: Workers, companies: Companies) -> None:
     from sqlalchemy import select
 
     from connector.db import Invoice, Organisation, WebhookEvent
@@ -313,24 +313,28 @@ def collection_day(runtime: Any, workers: Workers, org_ids: list[int], inbox: In
 
     send_seconds = workers.wait(drained, "the outbox to drain")
     done = runs()
-    with runtime.sessions() as session:
-        statuses = Counter(
-            dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
-        )
-    per_worker = Counter()
-    for n, text in enumerate(workers.texts()):
-        per_worker[n] = len(RUN_LINE.findall(text))
+    per_worker = sorted((len(RUN_LINE.findall(text)) for text in workers.texts()), reverse=True)
     print(f"phase 3, collection runs: all {len(org_ids)} recorded {seconds:.1f} s after they fell due")
     print(
         "  latency from due to recorded, per organisation:",
         _spread(sorted((at - due).total_seconds() for _, at in done)),
     )
-    print(f"  runs per worker: {sorted(per_worker.values(), reverse=True)}; organisations run twice: "
-          f"{len(done) - len({org for org, _ in done})} (goal 0)")  # fmt: skip
+    print(f"  runs per worker: {per_worker}; organisations run twice: {len(done) - len({o for o, _ in done})} (goal 0)")
+    statuses = _outbox_statuses(runtime)
     print(f"  outbox: {dict(statuses)}; sending took {send_seconds:.1f} s more")
     twice = sum(n - 1 for n in inbox.received.values())
     print(f"  SMTP: {sum(inbox.received.values())} messages received for {statuses.get('sent', 0)} sent rows,"
           f" {twice} received twice (goal 0)")  # fmt: skip
+
+
+def _outbox_statuses(runtime: Any) -> Counter[str]:
+    from sqlalchemy import func, select
+
+    from connector.db import OutboxMessage
+
+    query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    with runtime.sessions() as session:
+        return Counter(dict(session.execute(query).all()))
 
 
 def _spread(values: list[float]) -> str:
@@ -362,6 +366,22 @@ def _worker_env(url: str, var: Path, key: bytes, companies: Companies, inbox: In
     }
 
 
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--orgs", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=4)
+    return parser.parse_args()
+
+
+def _print_totals(companies: Companies, peaks: list[float], workers: Workers) -> None:
+    calls = companies.totals()
+    print(f"API calls: {sum(v for k, v in calls.items() if k != 'throttled')} in all "
+          f"({', '.join(f'{k} {v}' for k, v in sorted(calls.items()) if k != 'throttled')})")  # fmt: skip
+    print(f"429 responses: {calls['throttled']} (goal 0)")
+    print(f"peak memory per worker (VmHWM): {', '.join(f'{p:.0f} MB' for p in peaks)}")
+    print(f"worker exit codes: {[p.returncode for p in workers.processes]}")
+
+
 def main() -> None:
     from cryptography.fernet import Fernet
 
@@ -370,10 +390,7 @@ def main() -> None:
     from connector.platform import PlatformConfig
     from connector.runtime import build_runtime
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orgs", type=int, default=500)
-    parser.add_argument("--workers", type=int, default=4)
-    args = parser.parse_args()
+    args = _arguments()
     clock, key = SystemClock(), Fernet.generate_key()
     started = time.monotonic()
     companies = Companies(args.orgs, clock)
@@ -391,19 +408,14 @@ def main() -> None:
         workers = Workers(args.workers, _worker_env(url, Path(tmp) / "var", key, companies, inbox), Path(tmp))
         try:
             morning_sync(runtime, workers, org_ids)
-            webhooks(runtime, workers, companies, org_ids)
+            webhooks(runtime, workers, companies)
             collection_day(runtime, workers, org_ids, inbox)
             peaks = workers.peak_memory_mb()
         finally:
             workers.stop()
             runtime.close()
             inbox.controller.stop()
-        calls = companies.totals()
-        print(f"API calls: {sum(v for k, v in calls.items() if k != 'throttled')} in all "
-              f"({', '.join(f'{k} {v}' for k, v in sorted(calls.items()) if k != 'throttled')})")  # fmt: skip
-        print(f"429 responses: {calls['throttled']} (goal 0)")
-        print(f"peak memory per worker (VmHWM): {', '.join(f'{p:.0f} MB' for p in peaks)}")
-        print(f"worker exit codes: {[p.returncode for p in workers.processes]}")
+        _print_totals(companies, peaks, workers)
     companies.stop()
 
 
