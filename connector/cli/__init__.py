@@ -122,10 +122,12 @@ def run(ctx: click.Context, no_demo: bool) -> None:
     their sample companies and the app is wired to them (demo mode).
     """
     import os
+    import threading
 
     from werkzeug.serving import make_server
 
     from connector import jobs
+    from connector.cli.tiers import until_stopped, wait_for
     from connector.demo import start_sandboxes
     from connector.mail import mailer_from_environment
     from connector.runtime import build_runtime, platform_configs
@@ -145,18 +147,21 @@ def run(ctx: click.Context, no_demo: bool) -> None:
     except OSError as exc:
         raise Failure(f"ARCADENCE_PORT: cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
     mailer = mailer_from_environment(os.environ, settings.var_dir)
-    scheduler = jobs.start(runtime, mailer)
     host, port = server.socket.getsockname()[:2]
-    click.echo(f"arcadence is running on http://{host}:{port}/ (Ctrl+C to stop)")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("stopped")
-    finally:
-        scheduler.shutdown(wait=False)
-        runtime.close()
-        if stop_demo is not None:
-            stop_demo()
+    with until_stopped() as stop:
+        scheduler = jobs.start(runtime, mailer)
+        serving = threading.Thread(target=server.serve_forever, name="web", daemon=True)
+        serving.start()
+        click.echo(f"arcadence is running on http://{host}:{port}/ (SIGTERM or Ctrl+C to stop)")
+        try:
+            wait_for(stop)
+        finally:
+            server.shutdown()
+            scheduler.shutdown(wait=True)  # running jobs finish; claims not yet used simply expire
+            runtime.close()
+            if stop_demo is not None:
+                stop_demo()
+    click.echo("stopped")
 
 
 def _register() -> None:

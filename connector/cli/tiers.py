@@ -23,8 +23,9 @@ from connector.cli import Failure, settings_from
 
 
 @contextmanager
-def _until_stopped() -> Iterator[threading.Event]:
-    """An event set by SIGTERM or SIGINT (the previous handlers come back afterwards)."""
+def until_stopped() -> Iterator[threading.Event]:
+    """An event set by SIGTERM or SIGINT (the previous handlers come back afterwards): how every
+    long-running command (``run``, ``worker``, ``web``) stops cleanly."""
     stop = threading.Event()
 
     def handler(signum: int, _frame: FrameType | None) -> None:
@@ -39,7 +40,8 @@ def _until_stopped() -> Iterator[threading.Event]:
             signal.signal(sig, old)
 
 
-def _wait(stop: threading.Event) -> None:
+def wait_for(stop: threading.Event) -> None:
+    """Block until ``stop`` is set (waking every second, so signals are handled promptly)."""
     while not stop.wait(1.0):
         pass
 
@@ -83,11 +85,11 @@ def worker(ctx: click.Context, tick: float, minute: float, sync_interval: int) -
     runtime = build_runtime(settings)
     mailer = mailer_from_environment(os.environ, settings.var_dir)
     pace = jobs.Pace(tick=tick, minute=minute, sync_every=timedelta(minutes=sync_interval))
-    with _until_stopped() as stop:
+    with until_stopped() as stop:
         scheduler = jobs.start(runtime, mailer, pace=pace)
         click.echo(f"arcadence worker {worker_id()} is running (SIGTERM or Ctrl+C to stop)")
         try:
-            _wait(stop)
+            wait_for(stop)
         finally:
             scheduler.shutdown(wait=True)  # running jobs finish; claims not yet used simply expire
             runtime.close()
@@ -115,12 +117,12 @@ def web(ctx: click.Context) -> None:
         runtime.close()
         raise Failure(f"ARCADENCE_PORT: cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
     host, port = server.socket.getsockname()[:2]
-    with _until_stopped() as stop:
+    with until_stopped() as stop:
         serving = threading.Thread(target=server.serve_forever, name="web", daemon=True)
         serving.start()
         click.echo(f"arcadence web is serving on http://{host}:{port}/ (no jobs run here; SIGTERM or Ctrl+C to stop)")
         try:
-            _wait(stop)
+            wait_for(stop)
         finally:
             server.shutdown()
             serving.join(timeout=10)

@@ -213,13 +213,22 @@ def test_the_status_command_prints_json_lines_for_scripts(env: dict[str, str], s
 # -- health endpoints -----------------------------------------------------------------------------
 
 
-def test_the_web_tier_alone_serves_healthz_and_stops_on_sigterm(env: dict[str, str], sqlite_url: str) -> None:
+@pytest.mark.parametrize(
+    ("command", "ready"),
+    [
+        pytest.param(["web"], "no jobs run here", id="web-tier-alone"),
+        pytest.param(["run", "--no-demo"], "arcadence is running on", id="web-and-jobs-in-one-process"),
+    ],
+)
+def test_a_serving_command_answers_healthz_and_stops_cleanly_on_sigterm(
+    env: dict[str, str], sqlite_url: str, command: list[str], ready: str
+) -> None:
     upgrade(sqlite_url)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     web = subprocess.Popen(
-        [".venv/bin/arcadence", "web"],
+        [".venv/bin/arcadence", *command],
         env={**env, "ARCADENCE_PORT": str(port)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -228,9 +237,9 @@ def test_the_web_tier_alone_serves_healthz_and_stops_on_sigterm(env: dict[str, s
     try:
         assert web.stdout is not None
         first = web.stdout.readline()
-        while first and "is serving" not in first:
+        while first and f"http://127.0.0.1:{port}/" not in first:
             first = web.stdout.readline()
-        assert f"http://127.0.0.1:{port}/" in first and "no jobs run here" in first
+        assert ready in first
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30) as response:
             assert (response.status, json.load(response)) == (200, {"status": "ok", "database": "ok"})
     finally:
