@@ -17,7 +17,7 @@ run: setup
 
 test: setup postgres lint typecheck pytest
 
-bench: setup
+bench: setup postgres
 	$(BIN)/python bench/run.py
 
 setup: system-packages $(STAMP) $(CATALOGS)
