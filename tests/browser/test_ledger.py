@@ -116,3 +116,15 @@ def test_why_on_a_customer_opens_to_how_the_engine_decided(live: Live, sign_in: 
     assert any(line.startswith("✗") for line in checks.all_inner_texts())
     assert page.locator("html").get_attribute("lang") == "de"
     assert "Zahlungszusage" in text(page, "#pauses")
+
+
+def test_an_empty_note_is_said_next_to_its_field_in_the_ui_language(live: Live, sign_in: Callable[..., Page]) -> None:
+    ledger = seed_ledger(live.world)
+    page = sign_in("bob")
+    page.goto(f"/orgs/{ledger.org_id}/customers/{ledger.customers['Tiny GmbH']}")
+    with page.expect_navigation():
+        page.click("#note-form button[type=submit]")
+    assert text(page, "#note-text-errors") == "Write the note."
+    assert page.get_attribute("#note-text", "aria-invalid") == "true"
+    with live.world.sessions() as s:
+        assert s.scalars(select(Activity).where(Activity.kind == "note")).first() is None
