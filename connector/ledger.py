@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -99,6 +100,13 @@ def default_policy(country: str) -> CorePolicy:
     return MAHNWESEN_STANDARD_DE if country in GERMAN_CADENCE else STANDARD_B2B_EN
 
 
+def _plain(amount: Decimal) -> Decimal:
+    """An amount as the database gives it back (``10.0000``) reads as typed (``10.00``); finer
+    amounts stay as they are."""
+    rounded = amount.quantize(Decimal("0.01"))
+    return rounded if rounded == amount else amount
+
+
 def core_policy(row: Policy) -> CorePolicy:
     """A stored policy (with its steps loaded) as the engine's record."""
     steps = tuple(
@@ -108,7 +116,7 @@ def core_policy(row: Policy) -> CorePolicy:
     return CorePolicy(
         name=row.name,
         min_days_between_touches=row.min_days_between_touches,
-        min_balance=row.min_balance,
+        min_balance=_plain(row.min_balance),
         first_touch_max_level=row.first_touch_max_level,
         promise_grace_days=row.promise_grace_days,
         statutory_claims=row.statutory_claims,

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.clock import Clock, local_today
-from connector.db import Customer, OutboxMessage, OutboxStatus, Task, TaskStatus
+from connector.db import Customer, OutboxMessage, OutboxStatus, Task, TaskStatus, User
 from connector.db import Organisation as OrganisationRow
 from connector.db.activity import ActivityLog
 from connector.ledger import Snapshot, load_snapshot, merge, plan_groups
@@ -303,7 +303,13 @@ def resolve(
             actor=actor,
             occurred_at=now,
             customer_id=row.customer_id,
-            summary=f"{action.replace('_', ' ')} by {actor}: {before} -> {target.value}",
+            summary=f"{action.replace('_', ' ')} by {_who(session, actor)}: {before} -> {target.value}",
             data={"outbox_id": row.id, "message_id": row.message_id},
         )
         return row
+
+
+def _who(session: Session, actor: str) -> str:
+    """How the log names the actor: a person by name (else e-mail), anything else as given."""
+    user = session.get(User, int(actor)) if actor.isdigit() else None
+    return (user.name or user.email) if user is not None else actor

@@ -204,7 +204,7 @@ def test_long_lists_are_paged(world: World, ledger: Ledger, monkeypatch: pytest.
         pytest.param(
             "T-1",
             "Nothing today: The amount due is below the minimum worth chasing.",
-            ["The touch would ask for 5.00 EUR; the minimum is 10."],
+            ["The touch would ask for 5.00 EUR; the minimum is 10.00."],
             id="below-threshold",
         ),
         pytest.param(
