@@ -17,7 +17,9 @@ organisation's lock (``connector.locks``) so it never runs beside a sync of the 
 Right before composing, every invoice of the touch is re-read from the platform (one batched
 call): anything paid, credited, voided, deleted or newly paused is dropped, amounts are the fresh
 balances, and a touch left with nothing (or below the policy's threshold) is cancelled with its
-reason in the activity log. Composing and sending are ports (``Compose``, ``Send``): the renderer
+reason in the activity log. Where a pay link costs a call of its own (Xero), the links of the
+invoices still owed are asked for here, once per invoice ever (stored with the re-check), and a
+reminder whose link cannot be had goes without it. Composing and sending are ports (``Compose``, ``Send``): the renderer
 and the mailer plug in there.
 """
 
@@ -41,7 +43,7 @@ from connector.db.activity import ActivityLog
 from connector.errors import PlatformError, PluginError, TemporaryFailure
 from connector.ledger import load_policy
 from connector.locks import organisation_lock
-from connector.platform import Entity, Fetched
+from connector.platform import Entity, Fetched, FetchesPayLinks, OrgAccess, Platform
 from connector.runtime import Runtime
 from connector.sync.upsert import PageWriter
 from core import model
@@ -190,10 +192,37 @@ class Dispatcher:
         with organisation_lock(rt.engine, org_id, wait=LOCK_WAIT, sleep=rt.sleep) as held:
             if not held:
                 raise TemporaryFailure(f"organisation {org_id} is busy (another worker is syncing it)")
-            fetched = rt.platform(org.platform).fetch_invoices(rt.access(org), ids)
+            platform, access = rt.platform(org.platform), rt.access(org)
+            fetched = self._with_pay_links(platform, access, rows, platform.fetch_invoices(access, ids))
             with rt.sessions.begin() as session:
                 PageWriter(session, org.id, rt.clock.now()).write(Entity.INVOICE, fetched)
         return {item.external_id: item for item in fetched}
+
+    def _with_pay_links(
+        self, platform: Platform, access: OrgAccess, rows: Sequence[OutboxMessage], fetched: Sequence[Fetched]
+    ) -> Sequence[Fetched]:
+        """For a platform whose pay links cost a call each (:class:`FetchesPayLinks`), the links of
+        the invoices these reminders will carry: asked for now, not by the sync, and stored with the
+        re-check, so the next reminder costs no call. A link that cannot be had goes unmentioned."""
+        if not isinstance(platform, FetchesPayLinks):
+            return fetched  # the links came with the invoices
+        chased = self._chased(rows)
+        wanted = [f for f in fetched if f.external_id in chased and _owed(f) and not _pay_url(f)]
+        if not wanted:
+            return fetched
+        linked = {f.external_id: f for f in platform.with_pay_links(access, wanted)}
+        return [linked.get(f.external_id, f) for f in fetched]
+
+    def _chased(self, rows: Sequence[OutboxMessage]) -> set[str]:
+        """The invoices of ``rows`` not under a pause today (those the re-check would keep if owed)."""
+        today = self.runtime.clock.now().date()
+        chased: set[str] = set()
+        with self.runtime.sessions() as session:
+            for row in rows:
+                paused = _paused_invoices(session, row.organisation_id, row.customer_id, today)
+                if "*" not in paused:
+                    chased.update(set(row.invoice_ids.split(",")) - paused)
+        return chased
 
     # -- claims ----------------------------------------------------------------------------------
 
@@ -541,6 +570,20 @@ def _paused_invoices(session: Session, org_id: int, customer_id: int, today: dat
             if external:
                 result.add(external)
     return result
+
+
+def _owed(item: Fetched) -> bool:
+    record = item.record
+    return (
+        not item.deleted
+        and isinstance(record, model.Invoice)
+        and record.status is model.InvoiceStatus.OPEN
+        and record.balance.amount > 0
+    )
+
+
+def _pay_url(item: Fetched) -> str | None:
+    return item.record.pay_url if isinstance(item.record, model.Invoice) else None
 
 
 def _reasons(dropped: Sequence[tuple[str, str]]) -> str:

@@ -305,6 +305,21 @@ class ChecksOwnReminders(Protocol):
         ...
 
 
+@runtime_checkable
+class FetchesPayLinks(Protocol):
+    """Optional: a platform whose pay-now link costs a call of its own per invoice (Xero
+    OnlineInvoice), so neither its sync nor :meth:`Platform.fetch_invoices` asks for links: the
+    dispatcher asks for those of a reminder about to be sent, and stores them (issue 7). A platform
+    without it gives the links with its invoices (QBO InvoiceLink)."""
+
+    def with_pay_links(self, org: OrgAccess, invoices: Sequence[Fetched]) -> Sequence[Fetched]:
+        """``invoices`` with the pay-now URL set on each open one that has none: a known URL
+        (``org.stored_pay_urls``, a cache) without a call, else one call each. A link that cannot
+        be had now (rate limited, a draft, an outage) is left out and nothing is raised: the
+        reminder goes without it and the next one asks again."""
+        ...
+
+
 class UnfinishedPlatform:
     """Base of a plugin whose implementation has not landed yet: it registers, describes itself,
     and raises ``NotImplementedError`` naming itself and the issue for every platform call."""

@@ -11,14 +11,20 @@ next time. An idle sync therefore costs one call per entity. Changes that make n
 bump ``UpdatedDateUTC`` (notes §0.7): the nightly reconcile re-reads open invoices by id.
 
 Invoices carry what Xero's invoice itself does not say: ``terms`` from the contact's sales
-payment terms (paged invoices embed the full contact) and the OnlineInvoice ``pay_url`` of open
-invoices. The URL is stable (notes §5), so it costs one call per invoice, ever: a URL the store
-already holds (``OrgAccess.stored_pay_urls``) or this process has seen is reused, and only an open
-invoice without one (new, or approved since it was a draft) is asked for.
+payment terms (paged invoices embed the full contact). The OnlineInvoice ``pay_url`` costs a call
+per invoice (``GET Invoices/{id}/OnlineInvoice``), so neither the sync nor :meth:`fetch_invoices`
+asks for it: a first sync of 6,000 open invoices would spend more than the tenant's whole daily
+budget of 5,000 calls (notes §0.3) on links most payers never see (issue 7). The dispatcher asks
+for the links of a reminder about to go out (:meth:`XeroPlatform.with_pay_links`,
+:class:`connector.platform.FetchesPayLinks`). The URL is stable (notes §5), so it costs one call
+per invoice, ever: a URL the store already holds (``OrgAccess.stored_pay_urls``) or this process
+has seen is reused; one that cannot be had now (429, a draft's 400) is left out for this reminder
+and asked for again by the next.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -29,7 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from connector.clock import Clock
-from connector.errors import AuthRevoked, ConfigError, PlatformError
+from connector.errors import AuthRevoked, ConfigError, PlatformError, RateLimited
 from connector.platform import (
     BadRecord,
     ChangePage,
@@ -59,6 +65,8 @@ from plugins.xero.client import (
     id_token_claims,
 )
 from plugins.xero.mapping import ENTITY_ENDPOINTS, ENTITY_KEYS, map_record, parse_xero_instant
+
+log = logging.getLogger(__name__)
 
 OVERLAP = timedelta(minutes=5)  # "overlap the window by a few minutes and dedupe by ID" (notes §3)
 API_SUFFIX = "/api.xro/2.0"
@@ -306,7 +314,7 @@ class XeroPlatform:
             for page in api.pages(endpoint, modified_since=modified_since, params=LIST_FILTERS.get(entity)):
                 if next_cursor is None:
                     next_cursor = self._server_time(page.server_time)
-                records, bad = self._map(api, entity, page.rows, org, pay_links=True)
+                records, bad = self._map(entity, page.rows, org)
                 yield ChangePage(entity, records, bad, next_cursor if page.last else None)
 
     def _server_time(self, value: str | None) -> datetime:
@@ -317,9 +325,8 @@ class XeroPlatform:
                 pass
         return self._clock.now()
 
-    def _map(
-        self, api: ApiClient, entity: Entity, rows: Sequence[Any], org: OrgAccess, *, pay_links: bool
-    ) -> tuple[tuple[Fetched, ...], tuple[BadRecord, ...]]:
+    @staticmethod
+    def _map(entity: Entity, rows: Sequence[Any], org: OrgAccess) -> tuple[tuple[Fetched, ...], tuple[BadRecord, ...]]:
         records: list[Fetched] = []
         bad: list[BadRecord] = []
         for row in rows:
@@ -332,34 +339,39 @@ class XeroPlatform:
                 if terms != mapped.record.terms:
                     mapped = replace(mapped, record=replace(mapped.record, terms=terms))
             records.append(mapped)
-        if pay_links:
-            records = self._with_pay_links(api, org, records)
         return tuple(records), tuple(bad)
 
-    def _with_pay_links(self, api: ApiClient, org: OrgAccess, records: list[Fetched]) -> list[Fetched]:
+    def with_pay_links(self, org: OrgAccess, invoices: Sequence[Fetched]) -> Sequence[Fetched]:
         """Open invoices with their OnlineInvoice URL: the one already known (this process's cache,
-        else the store), else one call; an invoice approved since it was a draft gets its link now."""
+        else the store), else one call; see :class:`connector.platform.FetchesPayLinks`. After a
+        429 no further link is asked for in this batch: the tenant is parked, the reminders go."""
         wanted = [
             f.external_id
-            for f in records
+            for f in invoices
             if isinstance(f.record, Invoice) and f.record.status is InvoiceStatus.OPEN and f.record.pay_url is None
         ]
         urls = self._known_pay_urls(org, wanted)
-        for invoice_id in wanted:
-            if invoice_id not in urls:
-                url = api.online_invoice_url(invoice_id)
-                if url:
-                    urls[invoice_id] = self._remember(org, invoice_id, url)
+        api = self._api(org)
+        for invoice_id in (i for i in wanted if i not in urls):
+            try:
+                url = api.online_invoice_url(invoice_id)  # None for a draft (400): no link, no error
+            except PlatformError as exc:
+                log.warning("xero tenant %s: no pay link for invoice %s now: %s", org.external_id, invoice_id, exc)
+                if isinstance(exc, RateLimited | AuthRevoked):
+                    break
+                continue
+            if url:
+                urls[invoice_id] = self._remember(org, invoice_id, url)
         return [
             replace(f, record=replace(f.record, pay_url=urls[f.external_id]))
             if isinstance(f.record, Invoice) and f.external_id in urls
             else f
-            for f in records
+            for f in invoices
         ]
 
     def _known_pay_urls(self, org: OrgAccess, invoice_ids: Sequence[str]) -> dict[str, str]:
-        """The URLs of ``invoice_ids`` known without a call: cached here (a page that failed half-way
-        is not stored, its links are), else stored by an earlier sync (one store query)."""
+        """The URLs of ``invoice_ids`` known without a call: cached here (a re-check whose write
+        failed is not stored, its links are), else stored by an earlier reminder (one store query)."""
         with self._pay_lock:
             known = {
                 i: self._pay_urls[(org.external_id, i)] for i in invoice_ids if (org.external_id, i) in self._pay_urls
@@ -376,11 +388,12 @@ class XeroPlatform:
         return url
 
     def fetch_invoices(self, org: OrgAccess, external_ids: Sequence[str]) -> Sequence[Fetched]:
-        """Current state by ``Invoices?IDs=`` (50 a call, notes §1.4); an id Xero no longer has is deleted."""
+        """Current state by ``Invoices?IDs=`` (50 a call, notes §1.4); an id Xero no longer has is
+        deleted. No pay links (they cost a call each): see :meth:`with_pay_links`."""
         api = self._api(org)
         ids = list(dict.fromkeys(external_ids))
         found: dict[str, Fetched] = {}
-        records, _ = self._map(api, Entity.INVOICE, api.invoices_by_ids(ids), org, pay_links=False)
+        records, _ = self._map(Entity.INVOICE, api.invoices_by_ids(ids), org)
         for fetched in records:
             found[fetched.external_id.lower()] = fetched
         key = ENTITY_KEYS[Entity.INVOICE]

@@ -25,12 +25,15 @@ from sqlalchemy import select
 
 from connector.clock import Clock, FixedClock
 from connector.config import load_settings
-from connector.db import Contact, Customer, Invoice, Organisation
+from connector.db import Contact, Customer, Invoice, Organisation, OutboxMessage, OutboxStatus
+from connector.delivery import dispatcher
+from connector.mail import SmtpMailer
 from connector.platform import PlatformConfig
 from connector.runtime import Runtime, build_runtime
 from connector.sandboxkit import serve_in_thread
 from connector.sync import EntityReport, sync_organisation
 from connector.webhooks import process_pending
+from tests.integration.smtp_server import Received, SmtpServer
 from web import create_app
 
 #: An invoice as both sides see it: status and open balance.
@@ -51,7 +54,8 @@ class Harness(Protocol):
     idle_sync_calls: int
     """API calls of an incremental sync that finds nothing (QBO 1 CDC call; Xero 1 per entity)."""
     pay_link_calls_per_invoice: int
-    """Extra calls the sync makes for an open invoice's pay link (QBO 0; Xero 1, once per invoice)."""
+    """Calls made for an invoice's pay link alone, when its first reminder goes out (QBO 0: the link
+    comes with the query; Xero 1: ``OnlineInvoice``, then stored); later reminders and syncs make none."""
     runtime: Runtime
     http: requests.Session
     app_url: str
@@ -77,6 +81,7 @@ class Harness(Protocol):
     def notes_on(self, invoice: str) -> list[str]: ...
     def deliver_webhooks(self) -> list[int]: ...
     def api_calls(self) -> int: ...
+    def pay_link_calls(self) -> int: ...
 
 
 @dataclass
@@ -162,3 +167,46 @@ class AppServer:
 
 def money_of(value: Any) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def queue_reminder(runtime: Runtime, invoice: str, key: str) -> int:
+    """Queue a friendly email reminder for one stored invoice, as the collection run would; its
+    customer gets a reminder address if the platform gave none. Returns the outbox id."""
+    now = runtime.clock.now()
+    with runtime.sessions.begin() as session:
+        row = session.scalars(select(Invoice).where(Invoice.external_id == invoice)).one()
+        customer = session.get_one(Customer, row.customer_id)
+        if not any(c.include_in_reminders for c in customer.contacts):
+            customer.contacts.append(Contact(organisation_id=row.organisation_id, email="ap@payer.example"))
+        queued = OutboxMessage(
+            organisation_id=row.organisation_id,
+            dedupe_key=f"contract-{key}-{invoice}",
+            customer_id=row.customer_id,
+            currency=row.currency,
+            step_key="friendly",
+            level=1,
+            action="email",
+            template_key="friendly_reminder",
+            planned_date=now.date(),
+            invoice_ids=invoice,
+            payload={"language": "en", "invoices": [{"id": invoice, "step": "friendly", "level": 1}], "claim": None},
+            status=OutboxStatus.PENDING.value,
+            created_at=now,
+        )
+        session.add(queued)
+        session.flush()
+        return queued.id
+
+
+def send_reminders(runtime: Runtime, smtp: SmtpServer) -> list[Received]:
+    """Run the real dispatcher once (re-check, render, SMTP to ``smtp``); what arrived."""
+    already = len(smtp.inbox.messages)
+    report = dispatcher(runtime, SmtpMailer(smtp.host, smtp.port, security="none")).run_once()
+    return smtp.inbox.wait_for(already + report.sent)[already:]
+
+
+def text_of(received: Received) -> str:
+    """The plain-text part of a received message."""
+    part = received.message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())

@@ -22,7 +22,8 @@ class QuickBooksHarness:
 
     name = "quickbooks"
     idle_sync_calls = 1  # one CDC call covers every entity (notes/quickbooks.md §0.4)
-    pay_link_calls_per_invoice = 0  # include=invoiceLink puts it in the query answer (notes/quickbooks.md §0.7)
+    pay_link_calls_per_invoice = 0
+    """``include=invoiceLink`` puts the link in the query answer itself (notes/quickbooks.md §0.7)."""
 
     def __init__(self, tmp: Path, clock: Clock, database_url: str | None = None, **sandbox: int) -> None:
         self.sandbox = QuickBooksSandbox(clock=clock, **sandbox)  # type: ignore[arg-type]
@@ -147,6 +148,11 @@ class QuickBooksHarness:
 
     def api_calls(self) -> int:
         return sum(self.sandbox.call_counts().values())
+
+    def pay_link_calls(self) -> int:
+        """Single-record reads: ``pay_now_url``'s ``Invoice/{id}`` is the only QBO call made for a pay
+        link alone (connecting reads ``CompanyInfo`` the same way: compare before and after)."""
+        return self.sandbox.call_counts().get("api_read", 0)
 
 
 def _oracle(raw: Any) -> InvoiceState | None:

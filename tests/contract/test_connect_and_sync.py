@@ -3,13 +3,15 @@ equal to the sandbox's truth."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from connector.db import Connection, Invoice, Organisation, QuarantinedRecord, User
 from connector.tokens import TokenStore
-from tests.contract.harness import Harness
+from tests.contract.harness import Harness, queue_reminder, send_reminders, text_of
+from tests.integration.smtp_server import SmtpServer
 
 
 def test_connect_signs_in_and_stores_the_company_with_encrypted_tokens(harness: Harness) -> None:
@@ -64,17 +66,25 @@ def test_a_malformed_record_is_quarantined_and_the_rest_synced(connected: Harnes
         assert row.external_id == bad and row.payload and row.error
 
 
-def test_pay_links_are_cached_by_the_sync(connected: Harness) -> None:
-    started = connected.runtime.clock.now()
+def test_a_sent_reminder_carries_the_pay_link_and_the_next_one_costs_no_pay_link_call(connected: Harness) -> None:
+    before = connected.pay_link_calls()
     connected.sync()
+    assert connected.pay_link_calls() == before  # the sync asks for no link (Xero: 6,000 open would eat the day)
     invoice = connected.payable_invoice()
-    with connected.runtime.sessions() as session:
-        row = session.scalars(select(Invoice).where(Invoice.external_id == invoice)).one()
-        assert row.pay_url and row.pay_url_fetched_at is not None
-        if connected.pay_link_calls_per_invoice == 0:  # QBO: InvoiceLink comes with the query itself
-            assert row.pay_url_fetched_at == connected.runtime.clock.now()
-        else:  # Xero: one OnlineInvoice call per open invoice, once (notes/xero.md §5); the limiter moved the clock
-            assert started <= row.pay_url_fetched_at <= connected.runtime.clock.now()
+    with SmtpServer() as smtp:
+        queue_reminder(connected.runtime, invoice, "first")
+        [first] = send_reminders(connected.runtime, smtp)
+        assert connected.pay_link_calls() - before == connected.pay_link_calls_per_invoice
+        with connected.runtime.sessions() as session:
+            row = session.scalars(select(Invoice).where(Invoice.external_id == invoice)).one()
+            url, fetched_at = row.pay_url, row.pay_url_fetched_at
+        assert url and re.match(r"https?://", url) and fetched_at is not None  # stored with the re-check
+        assert url in text_of(first)
+
+        queue_reminder(connected.runtime, invoice, "second")
+        [second] = send_reminders(connected.runtime, smtp)
+    assert connected.pay_link_calls() - before == connected.pay_link_calls_per_invoice  # none for a known link
+    assert url in text_of(second)
 
 
 def test_invoices_carry_their_payment_terms(connected: Harness) -> None:

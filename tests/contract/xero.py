@@ -31,7 +31,8 @@ class XeroHarness:
     """Xero has no change feed: an idle incremental sync asks each of its six lists once with
     ``If-Modified-Since`` (notes/xero.md §3, §0.7)."""
     pay_link_calls_per_invoice = 1
-    """``Invoices/{id}/OnlineInvoice`` per open invoice, cached since the URL is stable (notes/xero.md §5)."""
+    """``Invoices/{id}/OnlineInvoice`` at an invoice's first reminder, then stored since the URL is
+    stable (notes/xero.md §5); the sync asks for none (issue 7)."""
 
     def __init__(self, tmp: Path, clock: Clock, database_url: str | None = None) -> None:
         self.sandbox = XeroSandbox(clock=clock)
@@ -179,6 +180,10 @@ class XeroHarness:
 
     def api_calls(self) -> int:
         return sum(self.sandbox.call_counts().values())
+
+    def pay_link_calls(self) -> int:
+        """``GET Invoices/{id}/OnlineInvoice`` calls: each asks for one invoice's pay link only."""
+        return self.sandbox.call_counts().get("api_online_invoice", 0)
 
 
 def _oracle(raw: Any) -> InvoiceState | None:

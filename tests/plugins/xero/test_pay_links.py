@@ -1,21 +1,24 @@
-"""Xero pay links are stored and fetched once per invoice, ever (notes/xero.md §5: the OnlineInvoice
-URL is stable), on SQLite and PostgreSQL: a later sync in another process reuses the stored URL,
-and only an open invoice without one (new, or approved since it was a draft) costs a call."""
+"""Xero pay links cost one call per invoice, ever, and only when a reminder is about to carry one
+(issue 7: a first sync that asked for every open invoice's OnlineInvoice ate the tenant's whole
+daily budget). Real parts: the sandbox over loopback, the real dispatcher and SMTP (aiosmtpd), the
+store on SQLite and PostgreSQL; a second process on the same store reuses the stored link."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from connector.clock import FixedClock
-from connector.db import Invoice, Organisation
+from connector.db import Invoice, Organisation, OutboxMessage
 from connector.runtime import Runtime, build_runtime
 from connector.sync import sync_organisation
+from tests.contract.harness import queue_reminder, send_reminders, text_of
 from tests.contract.xero import XeroHarness
+from tests.integration.smtp_server import SmtpServer
 from tests.personas import NOW
 
 
@@ -23,6 +26,7 @@ from tests.personas import NOW
 def xero(tmp_path: Path, db_url: str) -> Iterator[XeroHarness]:
     harness = XeroHarness(tmp_path, FixedClock(NOW), database_url=db_url)
     harness.connect()
+    harness.sync()
     yield harness
     harness.close()
 
@@ -37,53 +41,81 @@ def restarted(xero: XeroHarness) -> Iterator[Runtime]:
     runtime.close()
 
 
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    with SmtpServer() as running:
+        yield running
+
+
 def _sync(runtime: Runtime, *, full: bool = False) -> None:
     with runtime.sessions() as session:
         org = session.scalars(select(Organisation)).one()
     sync_organisation(runtime.sessions, org.id, runtime.platform("xero"), runtime.access(org), runtime.clock, full=full)
 
 
-def _online_invoice_calls(xero: XeroHarness) -> int:
-    return xero.sandbox.call_counts().get("api_online_invoice", 0)
-
-
-def _stored_links(xero: XeroHarness) -> dict[str, tuple[str | None, object]]:
+def _stored_link(xero: XeroHarness, invoice: str) -> str | None:
     with xero.runtime.sessions() as session:
-        rows = session.execute(
-            select(Invoice.external_id, Invoice.pay_url, Invoice.pay_url_fetched_at).where(Invoice.status == "open")
-        )
-        return {external_id: (url, fetched_at) for external_id, url, fetched_at in rows}
+        return session.scalar(select(Invoice.pay_url).where(Invoice.external_id == invoice))
 
 
-def test_a_later_sync_in_another_process_makes_no_online_invoice_call(xero: XeroHarness, restarted: Runtime) -> None:
-    xero.sync()
-    first = _stored_links(xero)
-    opened = {i for i, (status, _) in xero.truth().items() if status == "open"}
-    assert set(first) == opened and all(url for url, _ in first.values())
-    assert _online_invoice_calls(xero) == len(opened)  # one call per open invoice
-
-    xero.runtime.clock.advance(timedelta(minutes=15))  # type: ignore[attr-defined]
-    before = _online_invoice_calls(xero)
-    _sync(restarted, full=True)  # every open invoice read again, by a process that has seen none
-    assert _online_invoice_calls(xero) == before
-    assert _stored_links(xero) == first  # same URLs, same fetch instants
+def _status(xero: XeroHarness, outbox_id: int) -> str | None:
+    with xero.runtime.sessions() as session:
+        return session.get_one(OutboxMessage, outbox_id).status
 
 
-def test_only_an_invoice_without_a_stored_link_costs_a_call(xero: XeroHarness, restarted: Runtime) -> None:
-    xero.sync()
-    paid_in_part = xero.open_invoice()
+def test_syncs_ask_for_no_link(xero: XeroHarness, restarted: Runtime) -> None:
+    _sync(restarted, full=True)
+    assert xero.pay_link_calls() == 0
+    assert _stored_link(xero, xero.open_invoice()) is None
+
+
+def test_the_first_reminder_fetches_and_stores_the_link_and_another_process_reuses_it(
+    xero: XeroHarness, restarted: Runtime, smtp: SmtpServer
+) -> None:
+    invoice = xero.open_invoice()
+    queue_reminder(xero.runtime, invoice, "first")
+    [first] = send_reminders(xero.runtime, smtp)
+    url = _stored_link(xero, invoice)
+    assert url and url in text_of(first) and xero.pay_link_calls() == 1
+
+    _sync(restarted, full=True)  # a full re-read keeps the stored link
+    assert _stored_link(xero, invoice) == url
+    queue_reminder(restarted, invoice, "second")
+    [second] = send_reminders(restarted, smtp)  # a process that has seen no link: the store has it
+    assert url in text_of(second) and xero.pay_link_calls() == 1
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        pytest.param(429, id="rate-limited"),
+        pytest.param(400, id="refused-as-a-draft"),
+        pytest.param(503, id="outage"),
+    ],
+)
+def test_a_link_xero_does_not_give_never_holds_the_reminder_and_the_next_one_asks_again(
+    xero: XeroHarness, smtp: SmtpServer, status: int
+) -> None:
+    invoice = xero.open_invoice()
+    xero.sandbox.inject_fault(f"*/Invoices/{invoice}/OnlineInvoice", status=status, retry_after=1)
+    outbox_id = queue_reminder(xero.runtime, invoice, "first")
+    [first] = send_reminders(xero.runtime, smtp)
+    assert _status(xero, outbox_id) == "sent"
+    assert _stored_link(xero, invoice) is None
+
+    xero.runtime.clock.advance(timedelta(seconds=5))  # type: ignore[attr-defined]
+    queue_reminder(xero.runtime, invoice, "second")
+    [second] = send_reminders(xero.runtime, smtp)
+    url = _stored_link(xero, invoice)
+    assert url and url in text_of(second) and url not in text_of(first)
+
+
+def test_a_draft_gets_no_link_and_costs_no_call(xero: XeroHarness) -> None:
     draft = next(
         r["InvoiceID"] for r in xero.sandbox.records("Invoices") if r["Type"] == "ACCREC" and r["Status"] == "DRAFT"
     )
-    xero.runtime.clock.advance(timedelta(minutes=15))  # type: ignore[attr-defined]
-    xero.pay(paid_in_part, "1.00")  # changed, still open: its stored link is kept
-    xero.sandbox.authorise_invoice(draft)  # approved: now it has an online page
-    new = xero.create_invoice(xero.some_customer(), "120.00")
-    before, started = _online_invoice_calls(xero), xero.runtime.clock.now()
-    _sync(restarted)
-    assert _online_invoice_calls(xero) - before == 2  # the approved draft and the new invoice
-    links = _stored_links(xero)
-    assert links[draft][0] and links[new][0] and links[paid_in_part][0]
-    fetched = {name: links[i][1] for name, i in (("draft", draft), ("new", new), ("kept", paid_in_part))}
-    assert all(isinstance(at, datetime) for at in fetched.values())
-    assert fetched["draft"] >= started and fetched["new"] >= started > fetched["kept"]  # type: ignore[operator]
+    platform = xero.runtime.platform("xero")
+    with xero.runtime.sessions() as session:
+        access = xero.runtime.access(session.scalars(select(Organisation)).one())
+    fetched = platform.with_pay_links(access, platform.fetch_invoices(access, [draft]))  # type: ignore[attr-defined]
+    assert [f.record.pay_url for f in fetched] == [None] and xero.pay_link_calls() == 0
