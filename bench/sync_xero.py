@@ -7,10 +7,10 @@ not the wall clock. When the day's budget runs out (a 429 with ``X-Rate-Limit-Pr
 sync is parked as the scheduler would park it, the clock moves to ``Retry-After`` and the sync
 goes on: the report says how many days the first sync needs.
 
-Reports API calls per kind (list pages: goal ceil(N / 1000) per entity; OnlineInvoice: one per open
-invoice, ever), the sync's wall time against the time to merely fetch the same list pages, to
-merely parse their JSON and to merely map their records, peak memory (tracemalloc during the
-sync; the process's peak RSS), and the calls left in the tenant's daily budget as Xero's
+Reports API calls per kind (list pages: goal ceil(N / 1000) per entity; OnlineInvoice: none, a pay
+link is fetched at an invoice's first reminder, issue 7), the sync's wall time against the time to
+merely fetch the same list pages, to merely parse their JSON and to merely map their records, peak
+memory (tracemalloc during the sync; the process's peak RSS), and the calls left in the tenant's daily budget as Xero's
 ``X-DayLimit-Remaining`` header said after each step.
 """
 
@@ -179,7 +179,7 @@ def _report(
         made = calls.get("list:" + entity, 0)
         print(f"  {entity:<13} {made:>3} call(s) for {n:>6} records (ceil(N/1000) = {max(1, math.ceil(n / 1000))})")
     online = calls.get("api_online_invoice", 0)
-    print(f"  OnlineInvoice {online:>5} call(s): one per open invoice, fetched once ({pay_links} pay links stored)")
+    print(f"  OnlineInvoice {online:>5} call(s): goal 0, links wait for a reminder ({pay_links} pay links stored)")
     print(f"  all calls:    {sum(d['calls'] for d in days):>5}   ({calls.get('throttled:day', 0)} daily-limit 429s)")
     print(f"first sync needs {len(days)} day(s) of Xero's 5,000-call daily budget ({stored} invoices stored):")
     for number, day in enumerate(days, 1):
