@@ -13,6 +13,7 @@ from flask import Flask, request, session
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
 LANGUAGES = ("en", "de")
 #: The session key of a visitor's choice (signed-in users keep theirs in ``users.locale``).
@@ -48,12 +49,27 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
+def select_timezone() -> str | None:
+    """Times on an organisation's pages are that organisation's local times (as its run time and
+    its ledger timeline are); elsewhere UTC. Only the zone is read here: who may see the page is
+    the view's ``require_org``."""
+    org_id = (request.view_args or {}).get("org_id")
+    if not isinstance(org_id, int):
+        return None
+    from connector.db import Organisation
+    from web import runtime
+
+    with runtime().sessions() as db:
+        zone: str | None = db.scalar(select(Organisation.timezone).where(Organisation.id == org_id))
+    return zone
+
+
 def init_app(app: Flask) -> None:
     """Bind Flask-Babel to ``app``."""
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     # One Babel per app: a shared instance keeps one translations cache for every app it is bound
     # to, so a second app with other translation directories would read the first one's catalog.
-    Babel(app, locale_selector=select_locale)
+    Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
     # The names the templates use (the conventions'), besides Flask-Babel's own ``dateformat`` etc.
     app.jinja_env.filters.update(
         format_date=flask_babel.format_date,

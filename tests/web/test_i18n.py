@@ -194,3 +194,15 @@ def test_a_cadence_rule_is_told_in_german_next_to_its_field(german_world: World)
     assert answer.status_code == 400
     error = re.search(r'<span class="error" id="steps-2-level-error">([^<]*)</span>', answer.get_data(as_text=True))
     assert error and html.unescape(error.group(1)) == "1 liegt unter der Mahnstufe 2 des vorigen Schritts"
+
+
+def test_times_on_an_organisations_pages_are_its_local_times(world: World) -> None:
+    from datetime import UTC, datetime
+
+    from flask_babel import format_datetime
+
+    instant = datetime(2026, 3, 10, 8, 30, tzinfo=UTC)
+    with world.app.test_request_context(f"/orgs/{world.orgs['A']}/outbox"):  # Europe/Berlin: UTC+1 in March
+        assert "9:30" in format_datetime(instant, "short")
+    with world.app.test_request_context("/tasks"):  # no organisation: UTC
+        assert "8:30" in format_datetime(instant, "short")
