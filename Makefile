@@ -11,6 +11,9 @@ STAMP := $(VENV)/.installed-stamp
 # only when one is missing.
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core chromium
 
+# The compiled UI catalogs (defined before the rules that need them: prerequisites expand as read).
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po))
+
 run: setup
 	$(BIN)/arcadence db upgrade
 	$(BIN)/arcadence run
@@ -38,7 +41,6 @@ $(STAMP): setup.cfg pyproject.toml
 # The UI's translations: each web/translations/<lang>/LC_MESSAGES/messages.po is compiled to its
 # messages.mo (not committed). `make messages` extracts the strings of web/ (babel.cfg; `_l` is
 # lazy_gettext) and merges the new ones into every .po, to be translated there.
-CATALOGS := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po))
 
 web/translations/%/LC_MESSAGES/messages.mo: web/translations/%/LC_MESSAGES/messages.po | $(STAMP)
 	$(BIN)/pybabel compile -l $* -i $< -o $@
