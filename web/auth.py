@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from typing import TypeVar
 
 from flask import Blueprint, Flask, abort, redirect, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_required, logout_user
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from connector.db import Firm, Membership, Organisation, Role, User
 
 log = logging.getLogger(__name__)
+#: A table row that belongs to one organisation (has ``id`` and ``organisation_id``).
+Owned = TypeVar("Owned")
 login_manager = LoginManager()
 bp = Blueprint("auth", __name__)
 
@@ -114,6 +118,16 @@ def require_org(org_id: int, role: Role = Role.VIEWER) -> Organisation:
     if RANK.get(member_role, -1) < RANK[role.value]:
         abort(403)
     return organisation
+
+
+def owned_or_404(db: Session, model: type[Owned], object_id: int, org: Organisation, what: str) -> Owned:
+    """The ``model`` row with that id if it belongs to ``org`` (checked by :func:`require_org`);
+    an id of another organisation's row is a 404 that reveals nothing, and is logged as forged."""
+    row = db.get(model, object_id)
+    if row is None or getattr(row, "organisation_id", None) != org.id:
+        log.warning("user %s asked for %s %s outside organisation %s", current_user.id, what, object_id, org.id)
+        abort(404)
+    return row
 
 
 def require_firm(role: Role = Role.VIEWER, firm_id: int | None = None) -> tuple[Firm, str]:

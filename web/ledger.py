@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -50,7 +50,7 @@ from core import explain
 from core.interest import RateUnavailable
 from core.reasons import SkipReason, describe
 from web import runtime
-from web.auth import RANK, require_org
+from web.auth import RANK, owned_or_404, require_org
 from web.forms import ButtonForm
 from web.forms_ledger import PAUSE_KINDS, CallForm, ExcludeForm, NoteForm, OwnerForm, PauseForm
 
@@ -123,29 +123,17 @@ def can_act(session: Session, org: Organisation) -> bool:
 
 def load_customer(session: Session, org: Organisation, customer_id: int) -> Customer:
     """The customer of this organisation, or 404 (a forged id is logged)."""
-    row = session.scalar(select(Customer).where(Customer.id == customer_id, Customer.organisation_id == org.id))
-    if row is None:
-        log.warning("user %s asked for customer %s outside organisation %s", current_user.id, customer_id, org.id)
-        abort(404)
-    return row
+    return owned_or_404(session, Customer, customer_id, org, "customer")
 
 
 def load_invoice(session: Session, org: Organisation, invoice_id: int) -> Invoice:
     """The invoice of this organisation, or 404 (a forged id is logged)."""
-    row = session.scalar(select(Invoice).where(Invoice.id == invoice_id, Invoice.organisation_id == org.id))
-    if row is None:
-        log.warning("user %s asked for invoice %s outside organisation %s", current_user.id, invoice_id, org.id)
-        abort(404)
-    return row
+    return owned_or_404(session, Invoice, invoice_id, org, "invoice")
 
 
 def load_pause(session: Session, org: Organisation, pause_id: int) -> Pause:
     """The pause of this organisation, or 404 (a forged id is logged)."""
-    row = session.scalar(select(Pause).where(Pause.id == pause_id, Pause.organisation_id == org.id))
-    if row is None:
-        log.warning("user %s asked for pause %s outside organisation %s", current_user.id, pause_id, org.id)
-        abort(404)
-    return row
+    return owned_or_404(session, Pause, pause_id, org, "pause")
 
 
 @bp.context_processor

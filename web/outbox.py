@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import escape
@@ -25,7 +25,7 @@ from werkzeug.wrappers import Response
 from connector.db import Activity, Customer, Membership, Organisation, OutboxMessage, Role, User
 from connector.outbox import RESOLUTIONS, NotResolvable, resolve
 from web import runtime
-from web.auth import RANK, require_org
+from web.auth import RANK, owned_or_404, require_org
 from web.forms_outbox import ACTION_LABELS, GROUP_LABELS, GROUPS, FilterForm, ResolveForm
 from web.outbox_preview import Preview, render
 
@@ -139,13 +139,7 @@ def decide(org_id: int, message_id: int) -> Response | tuple[str, int]:
 def _row_or_404(org: Organisation, message_id: int) -> OutboxMessage:
     """The message if it belongs to ``org``: an id from another organisation is a 404, logged."""
     with runtime().sessions() as db:
-        row = db.scalar(
-            select(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.organisation_id == org.id)
-        )
-    if row is None:
-        log.warning("user %s asked for outbox message %s outside organisation %s", current_user.id, message_id, org.id)
-        abort(404)
-    return row
+        return owned_or_404(db, OutboxMessage, message_id, org, "outbox message")
 
 
 def _message_page(

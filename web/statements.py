@@ -11,8 +11,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, abort
-from flask_login import current_user, login_required
-from sqlalchemy import select
+from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from connector.clock import local_today
@@ -21,7 +20,7 @@ from connector.render import Statement, TemplateError, render_statement_pdf, sta
 from connector.render.statement import statement_filename
 from connector.statements import load_statement
 from web import runtime
-from web.auth import require_org
+from web.auth import owned_or_404, require_org
 
 log = logging.getLogger(__name__)
 bp = Blueprint("statements", __name__)
@@ -58,11 +57,7 @@ def _statement(org_id: int, customer_id: int) -> Statement:
     org: Organisation = require_org(org_id, Role.VIEWER)
     rt = runtime()
     with rt.sessions() as session:
-        mine = select(Customer).where(Customer.id == customer_id, Customer.organisation_id == org.id)
-        customer = session.scalar(mine)
-        if customer is None:
-            log.warning("user %s asked for customer %s outside organisation %s", current_user.id, customer_id, org.id)
-            abort(404)
+        customer = owned_or_404(session, Customer, customer_id, org, "customer")
         return load_statement(session, org, customer, local_today(rt.clock, org.timezone))
 
 

@@ -12,12 +12,11 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
@@ -28,7 +27,7 @@ from connector.db.activity import ActivityLog
 from connector.ledger_views import Member, member_role, members
 from connector.task_views import SHOWS, WORKERS, my_tasks, organisation_tasks, workload
 from web import runtime
-from web.auth import RANK, require_org
+from web.auth import RANK, owned_or_404, require_org
 from web.forms import ButtonForm
 from web.forms_tasks import AssignForm, DoneForm, DueForm
 
@@ -61,11 +60,7 @@ def _role(session: Session, org: Organisation) -> int:
 
 def _load_task(session: Session, org: Organisation, task_id: int) -> Task:
     """The task of this organisation, or 404 (a forged id is logged)."""
-    row = session.scalar(select(Task).where(Task.id == task_id, Task.organisation_id == org.id))
-    if row is None:
-        log.warning("user %s asked for task %s outside organisation %s", current_user.id, task_id, org.id)
-        abort(404)
-    return row
+    return owned_or_404(session, Task, task_id, org, "task")
 
 
 def _workers(people: Iterable[Member]) -> list[Member]:
